@@ -1,0 +1,1 @@
+"""Helpers the GitHub Actions release workflow calls (``directive-release-ci``)."""

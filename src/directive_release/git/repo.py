@@ -1,0 +1,256 @@
+"""Find a repository the way git does, and read what a release must check first.
+
+Pure file reads: no dulwich import here, so the read-only checks stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import RepositoryError, UnsupportedRepositoryError
+
+_HEX = re.compile(rb"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+# Extensions (repositoryformatversion 1) whose meaning we honour or which do not
+# change how objects, refs or the index are stored on disk.
+_KNOWN_EXTENSIONS = {
+    "objectformat",
+    "worktreeconfig",
+    "preciousobjects",
+    "partialclone",
+    "noop",
+    "noop-v1",
+}
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A non-bare repository: where its files, its git dir and its shared dir are."""
+
+    worktree: Path
+    gitdir: Path
+    commondir: Path
+    object_format: str = "sha1"
+
+    @property
+    def index_path(self) -> Path:
+        return self.gitdir / "index"
+
+    @property
+    def hash_hex_length(self) -> int:
+        return 64 if self.object_format == "sha256" else 40
+
+    def dulwich(self):  # -> dulwich.repo.Repo, imported lazily (costly)
+        from dulwich.repo import Repo
+
+        return Repo(str(self.worktree))
+
+
+def _read_gitfile(path: Path) -> Path:
+    text = path.read_text(encoding="utf-8", errors="replace").strip()
+    if not text.startswith("gitdir:"):
+        raise RepositoryError(f"{path}: not a git file (expected 'gitdir: <path>')")
+    target = Path(text[len("gitdir:") :].strip())
+    if not target.is_absolute():
+        target = path.parent / target
+    return target.resolve()
+
+
+def _looks_like_gitdir(path: Path) -> bool:
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() or (
+        (path / "HEAD").is_file() and (path / "commondir").is_file()
+    )
+
+
+def _commondir_of(gitdir: Path) -> Path:
+    marker = gitdir / "commondir"
+    if marker.is_file():
+        target = Path(marker.read_text(encoding="utf-8").strip())
+        if not target.is_absolute():
+            target = gitdir / target
+        return target.resolve()
+    return gitdir
+
+
+def _read_config_values(config_path: Path) -> dict[str, str]:
+    """The handful of ``[core]``/``[extensions]`` keys discovery needs, stdlib only."""
+    values: dict[str, str] = {}
+    try:
+        text = config_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return values
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line[1:].split("]", 1)[0].strip().split(" ", 1)[0].lower()
+            continue
+        key, _, value = line.partition("=")
+        value = value.split("#", 1)[0].split(";", 1)[0].strip().strip('"')
+        values[f"{section}.{key.strip().lower()}"] = value if _ else "true"
+    return values
+
+
+def discover(start: Path) -> Repository:
+    """Walk up from ``start`` to the first work tree (linked worktrees included)."""
+    try:
+        current = start.resolve(strict=True)
+    except OSError as exc:
+        raise RepositoryError(f"{start}: no such directory") from exc
+    if not current.is_dir():
+        raise RepositoryError(f"{start}: not a directory")
+    for candidate in (current, *current.parents):
+        dotgit = candidate / ".git"
+        if dotgit.is_dir() and _looks_like_gitdir(dotgit):
+            gitdir = dotgit
+        elif dotgit.is_file():
+            gitdir = _read_gitfile(dotgit)
+            if not gitdir.is_dir():
+                raise RepositoryError(f"{dotgit}: points to missing git dir {gitdir}")
+        elif _looks_like_gitdir(candidate) and candidate.name != ".git":
+            raise RepositoryError(
+                f"{candidate} is a bare repository; run directive-release in a working tree"
+            )
+        else:
+            continue
+        return _make_repository(candidate, gitdir)
+    raise RepositoryError(
+        f"not a git repository (or any parent up to /): {current}"
+    )
+
+
+def _make_repository(worktree: Path, gitdir: Path) -> Repository:
+    commondir = _commondir_of(gitdir)
+    config = _read_config_values(commondir / "config")
+    if config.get("core.bare", "false").lower() in ("true", "yes", "on", "1"):
+        raise RepositoryError(f"{commondir} is a bare repository; run in a working tree")
+    try:
+        format_version = int(config.get("core.repositoryformatversion", "0") or "0")
+    except ValueError:
+        format_version = 0
+    if format_version > 1:
+        raise UnsupportedRepositoryError(
+            f"{commondir}/config: repositoryformatversion {format_version} is not supported"
+        )
+    object_format = "sha1"
+    if format_version == 1:
+        for key, value in config.items():
+            if not key.startswith("extensions."):
+                continue
+            name = key.split(".", 1)[1]
+            if name == "objectformat":
+                object_format = value.lower()
+            elif name == "refstorage" and value.lower() == "files":
+                continue
+            elif name not in _KNOWN_EXTENSIONS:
+                raise UnsupportedRepositoryError(
+                    f"{commondir}/config: extensions.{name} is not supported"
+                    " (directive-release refuses rather than risk a wrong answer)"
+                )
+    if object_format not in ("sha1", "sha256"):
+        raise UnsupportedRepositoryError(
+            f"{commondir}/config: extensions.objectformat={object_format} is not supported"
+        )
+    return Repository(worktree.resolve(), gitdir.resolve(), commondir, object_format)
+
+
+@dataclass(frozen=True)
+class HeadState:
+    """What HEAD points at: the branch ref (``refs/heads/x``) and its commit id."""
+
+    ref: str
+    commit: str
+
+    @property
+    def branch(self) -> str:
+        return self.ref.removeprefix("refs/heads/")
+
+
+def read_ref(repo: Repository, ref: str) -> str | None:
+    """The object id a ref names (loose file, then packed-refs), or None."""
+    base = repo.gitdir if ref == "HEAD" or not ref.startswith("refs/") else repo.commondir
+    if ref.startswith("refs/") and ref.split("/")[1] in ("bisect", "worktree", "rewritten"):
+        base = repo.gitdir
+    loose = base / ref
+    try:
+        data = loose.read_bytes().strip()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        data = b""
+    if data.startswith(b"ref:"):
+        return read_ref(repo, data[4:].strip().decode("utf-8", "replace"))
+    if data:
+        if not _HEX.match(data):
+            raise RepositoryError(f"{loose}: not a valid ref")
+        return data.decode("ascii")
+    return packed_refs(repo).get(ref)
+
+
+def packed_refs(repo: Repository) -> dict[str, str]:
+    try:
+        data = (repo.commondir / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        return {}
+    refs: dict[str, str] = {}
+    for line in data.splitlines():
+        if not line or line[:1] in (b"#", b"^"):
+            continue
+        sha, _, name = line.partition(b" ")
+        refs[name.decode("utf-8", "replace")] = sha.decode("ascii")
+    return refs
+
+
+def ref_exists(repo: Repository, ref: str) -> bool:
+    return read_ref(repo, ref) is not None
+
+
+def read_head(repo: Repository) -> HeadState:
+    """HEAD must be a branch with at least one commit."""
+    try:
+        data = (repo.gitdir / "HEAD").read_bytes().strip()
+    except OSError as exc:
+        raise RepositoryError(f"{repo.gitdir}/HEAD: cannot read ({exc.strerror})") from exc
+    if not data.startswith(b"ref:"):
+        raise RepositoryError(
+            "HEAD is detached; check out the branch to release from (git switch main)"
+        )
+    ref = data[4:].strip().decode("utf-8", "replace")
+    commit = read_ref(repo, ref)
+    if commit is None:
+        raise RepositoryError(
+            f"branch {ref.removeprefix('refs/heads/')} has no commits yet; commit first"
+        )
+    return HeadState(ref=ref, commit=commit)
+
+
+_IN_PROGRESS = (
+    ("MERGE_HEAD", "a merge", "git merge --continue or git merge --abort"),
+    ("rebase-merge", "a rebase", "git rebase --continue or git rebase --abort"),
+    ("rebase-apply", "a rebase or am", "git rebase --continue/--abort or git am --abort"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick", "git cherry-pick --continue or --abort"),
+    ("REVERT_HEAD", "a revert", "git revert --continue or git revert --abort"),
+    ("BISECT_LOG", "a bisect", "git bisect reset"),
+)
+
+
+def check_no_operation_in_progress(repo: Repository) -> None:
+    for name, what, how in _IN_PROGRESS:
+        if (repo.gitdir / name).exists():
+            raise RepositoryError(f"{what} is in progress ({name}); finish it first: {how}")
+
+
+def is_path_inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def env_git_dir_overrides() -> list[str]:
+    """Environment variables that would make git look elsewhere; we refuse them."""
+    return [name for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE") if os.environ.get(name)]
