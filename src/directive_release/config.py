@@ -1,0 +1,80 @@
+"""``[tool.directive-release]`` in pyproject.toml: validated settings with defaults.
+
+Shared by the release flow and the CI helpers. Pure: takes the parsed table,
+returns a frozen :class:`Settings` or raises :class:`ConfigError` listing the
+valid keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+TABLE = "tool.directive-release"
+
+
+@dataclass(frozen=True)
+class Settings:
+    remote: str = "origin"
+    base_branch: str = "main"
+    branch_prefix: str = "release/v"
+    tag_format: str = "v{version}"
+    commit_message: str = "chore(release): v{version}"
+    untracked_blocks: bool = False
+
+    def branch_for(self, version: str) -> str:
+        return f"{self.branch_prefix}{version}"
+
+    def tag_for(self, version: str) -> str:
+        return self.tag_format.format(version=version)
+
+    def message_for(self, version: str) -> str:
+        return self.commit_message.format(version=version)
+
+
+_KEYS = {f.name.replace("_", "-"): f for f in fields(Settings)}
+_TEMPLATES = ("tag-format", "commit-message")
+
+
+def valid_keys() -> str:
+    return ", ".join(sorted(_KEYS))
+
+
+def settings_from_table(table: Mapping[str, Any] | None, *, source: str = "pyproject.toml") -> Settings:
+    """Build :class:`Settings` from the ``[tool.directive-release]`` table (or None)."""
+    if table is None:
+        return Settings()
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [{TABLE}] must be a table; valid keys: {valid_keys()}")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        field = _KEYS.get(key)
+        if field is None:
+            raise ConfigError(f"{source}: [{TABLE}] unknown key {key!r}; valid keys: {valid_keys()}")
+        expected = bool if field.type in (bool, "bool") else str
+        if type(value) is not expected and not (expected is str and isinstance(value, str)):
+            raise ConfigError(
+                f"{source}: [{TABLE}] {key} must be a {'boolean' if expected is bool else 'string'},"
+                f" not {type(value).__name__}; valid keys: {valid_keys()}"
+            )
+        if expected is str:
+            value = str(value)
+            if not value:
+                raise ConfigError(f"{source}: [{TABLE}] {key} must not be empty")
+        if key in _TEMPLATES:
+            _check_template(source, key, value)
+        values[field.name] = value
+    return Settings(**values)
+
+
+def _check_template(source: str, key: str, template: str) -> None:
+    if "{version}" not in template:
+        raise ConfigError(f"{source}: [{TABLE}] {key} must contain {{version}}: {template!r}")
+    try:
+        template.format(version="1.2.3")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"{source}: [{TABLE}] {key} {template!r} is not a valid template (only {{version}} is allowed)"
+        ) from exc
