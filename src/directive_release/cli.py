@@ -1,0 +1,201 @@
+"""The ``directive-release`` command: argument parsing and the one error handler.
+
+Imports stay light at module level (argparse only) so ``--help`` and
+``--version`` are instant; the release machinery, and questionary, load only
+when they are needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, ReleaseError, UsageError
+
+PROG = "directive-release"
+
+DESCRIPTION = """\
+Release a Python package: bump [project].version in pyproject.toml (MAJOR.MINOR.PATCH),
+create branch release/vX.Y.Z from the current branch, commit "chore(release): vX.Y.Z"
+there (pyproject.toml only) and push it, ready for a pull request into main.
+
+Every check runs before anything changes: a static, valid version; HEAD on a branch with
+no merge/rebase in progress; a clean tracked working tree; branch and tag absent locally
+and on the remote; a committer identity. If any later step fails or is interrupted, the
+steps already done are undone in reverse: the repository is left exactly as it was.
+"""
+
+EPILOG = """\
+examples:
+  directive-release                       choose the bump interactively (in a terminal)
+  directive-release patch --yes           0.4.1 -> 0.4.2, no questions asked (CI, scripts)
+  directive-release --part minor --dry-run
+                                          show the exact plan, change nothing
+  directive-release major --yes --no-push commit on release/v1.0.0 locally, push later
+  directive-release -C ../other patch     release the project in another directory
+
+exit codes:
+  0    released (or, with --dry-run, every check passed)
+  1    refused or failed, with one line saying why; nothing was changed. Causes:
+       invalid/missing version or pyproject.toml, bad [tool.directive-release] setting,
+       not a repository / bare / detached or unborn HEAD / merge or rebase in progress,
+       uncommitted changes, release branch or tag already exists (locally or remotely),
+       a git lock file held by another process, no committer identity, a hook rejected
+       the commit, signing failed, remote missing/unreachable/timed out/rejected the push
+  2    usage error (bad arguments; no part or no --yes without a terminal)
+  130  interrupted (Ctrl-C or SIGTERM); everything done so far was undone
+
+Untracked files do not block a release unless --untracked-blocks (or
+untracked-blocks = true in [tool.directive-release]) is given.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("part_positional", nargs="?", metavar="{major,minor,patch}",
+                        help="which part to bump (same as --part); e.g. `directive-release patch`")
+    parser.add_argument("--part", choices=("major", "minor", "patch"),
+                        help="which part to bump: major 1.4.2->2.0.0, minor 1.4.2->1.5.0, patch 1.4.2->1.4.3")
+    parser.add_argument("-y", "--yes", action="store_true",
+                        help="do not ask for confirmation (required without a terminal), e.g. `patch --yes`")
+    parser.add_argument("-n", "--dry-run", action="store_true",
+                        help="run every check and print the exact plan; change nothing, not even under .git")
+    parser.add_argument("--no-push", action="store_true",
+                        help="commit on the release branch but do not push (and skip the remote look-up)")
+    parser.add_argument("--remote", metavar="NAME",
+                        help="remote to check and push to (default: origin, or remote in [tool.directive-release])")
+    parser.add_argument("--untracked-blocks", action="store_true", default=None,
+                        help="refuse to release while untracked, non-ignored files exist")
+    parser.add_argument("-C", dest="directory", metavar="PATH", type=Path,
+                        help="run as if started in PATH (like git -C), e.g. `-C ../widget patch --yes`")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def _part_from(args: argparse.Namespace) -> str | None:
+    positional, option = args.part_positional, args.part
+    if positional is not None and positional not in ("major", "minor", "patch"):
+        raise UsageError(f"unknown part {positional!r}: choose major, minor or patch")
+    if positional and option and positional != option:
+        raise UsageError(f"part given twice ({positional} and --part {option}); give it once")
+    return positional or option
+
+
+def _is_interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import release
+
+    part = _part_from(args)
+    interactive = _is_interactive()
+    if part is None and not interactive:
+        raise UsageError("no terminal to ask in: give the part and --yes, e.g. directive-release --part patch --yes")
+    if part is None:
+        part = _ask_part(args)
+    if not args.yes and not args.dry_run and not interactive:
+        raise UsageError(f"no terminal to confirm in: add --yes (directive-release --part {part} --yes)")
+
+    options = release.Options(part=part, push=not args.no_push, remote=args.remote,
+                              untracked_blocks=args.untracked_blocks)
+    start = args.directory if args.directory is not None else Path.cwd()
+    plan = release.make_plan(start, options)
+    print(f"Release {plan.old_version} -> {plan.new_version}:")
+    for line in plan.describe():
+        print(f"  {line}")
+    if args.dry_run:
+        print("Dry run: every check passed; nothing was changed.")
+        return EXIT_OK
+    if not args.yes and not _confirm():
+        _say("Cancelled; nothing was changed.")
+        return EXIT_FAILED
+    try:
+        release.apply(plan)
+    except release.RollbackFailed:
+        raise
+    except ReleaseError as exc:
+        raise type(exc)(f"{exc}; nothing was changed (every step was undone)") from exc
+    _report(plan)
+    return EXIT_OK
+
+
+def _ask_part(args: argparse.Namespace) -> str:
+    raise UsageError("interactive mode is not available yet: give the part, e.g. directive-release patch --yes")
+
+
+def _confirm() -> bool:
+    answer = input("Proceed? [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def _report(plan) -> None:  # type: ignore[no-untyped-def]
+    commit = (plan.commit_id or "")[:7]
+    print(f"Done: {plan.branch} holds commit {commit} ({plan.message}).")
+    if plan.pushed:
+        print(f"Pushed to {plan.remote_name} ({plan.remote_display}), tracking {plan.remote_name}/{plan.branch}.")
+        if plan.pull_request_url:
+            print(f"Next: open the pull request: {plan.pull_request_url}")
+        else:
+            print(f"Next: open a pull request from {plan.branch} into {plan.settings.base_branch}.")
+    else:
+        print(f"Not pushed (--no-push). Next: git push -u {plan.settings.remote} {plan.branch}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 0 for --help/--version, 2 for errors
+        return int(exc.code or 0)
+    from .redact import redact, register_secrets_from_env
+
+    register_secrets_from_env()
+    try:
+        return run(args)
+    except UsageError as exc:
+        _say(f"{PROG}: {redact(str(exc))}")
+        return EXIT_USAGE
+    except ReleaseError as exc:
+        _say(f"{PROG}: {redact(str(exc))}")
+        return exc.exit_code
+    except (KeyboardInterrupt, Interrupted):
+        _say(f"{PROG}: interrupted; nothing was changed")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # unexpected: short message, traceback to a log
+        log = _write_crash_log()
+        _say(f"{PROG}: unexpected error: {redact(type(exc).__name__ + ': ' + str(exc))}"
+             f" (details in {log}; nothing was changed)")
+        return EXIT_FAILED
+
+
+def _write_crash_log() -> str:
+    import traceback
+
+    from .redact import redact
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "directive-release"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        path = base / "last-error.log"
+        path.write_text(redact(traceback.format_exc()), encoding="utf-8")
+        return str(path)
+    except OSError:
+        return "(no log: cache directory not writable)"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

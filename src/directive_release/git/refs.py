@@ -1,0 +1,236 @@
+"""Ref, HEAD, reflog and config writes through git's own lock-file protocol.
+
+Each write takes ``<file>.lock`` with O_EXCL (so a concurrent git, or a
+concurrent release, fails instead of racing), writes the new content there
+and renames it into place. A held lock becomes :class:`LockError`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import LockError, RefExistsError, RepositoryError
+from .repo import Repository, packed_refs, read_ref
+
+
+class LockFile:
+    """``path.lock`` held exclusively until :meth:`commit` or :meth:`rollback`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> "LockFile":
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError as exc:
+            raise LockError(
+                f"{self.lock_path} exists: another git process seems to be running;"
+                " if none is, remove the file and try again"
+            ) from exc
+        return self
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def write(self, data: bytes) -> None:
+        assert self._fd is not None
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        os.ftruncate(self._fd, 0)
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def commit(self) -> None:
+        """Rename the lock over the target (the moment the change becomes visible)."""
+        assert self._fd is not None
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = None
+        os.replace(self.lock_path, self.path)
+
+    def rollback(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            try:
+                os.unlink(self.lock_path)
+            except FileNotFoundError:
+                pass
+
+
+def _ref_path(repo: Repository, ref: str) -> Path:
+    return (repo.gitdir if ref == "HEAD" else repo.commondir) / ref
+
+
+def _log_path(repo: Repository, ref: str) -> Path:
+    return (repo.gitdir if ref == "HEAD" else repo.commondir) / "logs" / ref
+
+
+@dataclass(frozen=True)
+class ReflogIdentity:
+    """Who and when, as the reflog line records it: ``Name <email> 1700000000 +0100``."""
+
+    signature: bytes
+    timestamp: int
+    tz_offset_seconds: int
+
+    def line(self, old: str, new: str, message: str) -> bytes:
+        sign = "-" if self.tz_offset_seconds < 0 else "+"
+        minutes = abs(self.tz_offset_seconds) // 60
+        zone = f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
+        text = message.replace("\n", " ")
+        return b"%s %s %s %d %s\t%s\n" % (
+            old.encode(), new.encode(), self.signature, self.timestamp, zone.encode(), text.encode("utf-8")
+        )
+
+
+def _append_reflog(repo: Repository, ref: str, line: bytes) -> None:
+    path = _log_path(repo, ref)
+    if ref != "HEAD" and not ref.startswith("refs/heads/") and not path.exists():
+        return  # git logs branches and HEAD by default (core.logAllRefUpdates)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as handle:
+        handle.write(line)
+
+
+def zero_id(repo: Repository) -> str:
+    return "0" * repo.hash_hex_length
+
+
+def create_ref(repo: Repository, ref: str, new: str, *, reflog: tuple[ReflogIdentity, str] | None) -> None:
+    """Create ``ref`` at ``new``; it must not exist (loose or packed)."""
+    lock = LockFile(_ref_path(repo, ref)).acquire()
+    try:
+        if read_ref(repo, ref) is not None:
+            raise RefExistsError(f"{ref} already exists")
+        lock.write(new.encode("ascii") + b"\n")
+        lock.commit()
+    finally:
+        lock.rollback()
+    if reflog is not None:
+        who, message = reflog
+        _append_reflog(repo, ref, who.line(zero_id(repo), new, message))
+
+
+def update_ref(repo: Repository, ref: str, new: str, *, old: str, reflog: tuple[ReflogIdentity, str] | None) -> None:
+    """Move ``ref`` from ``old`` to ``new``; refuse if someone else moved it."""
+    lock = LockFile(_ref_path(repo, ref)).acquire()
+    try:
+        current = read_ref(repo, ref)
+        if current != old:
+            raise RepositoryError(f"{ref} moved while releasing (expected {old[:12]}, found {current})")
+        lock.write(new.encode("ascii") + b"\n")
+        lock.commit()
+    finally:
+        lock.rollback()
+    if reflog is not None:
+        who, message = reflog
+        _append_reflog(repo, ref, who.line(old, new, message))
+
+
+def delete_ref(repo: Repository, ref: str, *, expected: str | None) -> None:
+    """Delete a loose ``ref`` (and its reflog) if it still points at ``expected``."""
+    path = _ref_path(repo, ref)
+    lock = LockFile(path).acquire()
+    try:
+        current = read_ref(repo, ref)
+        if current is None:
+            return
+        if expected is not None and current != expected:
+            raise RepositoryError(f"{ref} moved while releasing; left it at {current}")
+        if ref in packed_refs(repo):
+            raise RepositoryError(f"{ref} was packed while releasing; delete it with git branch -D")
+        path.unlink(missing_ok=True)
+    finally:
+        lock.rollback()
+    try:
+        _log_path(repo, ref).unlink()
+    except FileNotFoundError:
+        pass
+    _remove_empty_parents(path.parent, repo.commondir / "refs")
+    _remove_empty_parents(_log_path(repo, ref).parent, repo.commondir / "logs" / "refs")
+
+
+def _remove_empty_parents(directory: Path, stop: Path) -> None:
+    while directory != stop and stop in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+class FileSnapshot:
+    """A file's exact bytes (or absence), to put back under its lock on undo."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.data: bytes | None = path.read_bytes()
+        except FileNotFoundError:
+            self.data = None
+
+    def restore(self) -> None:
+        lock = LockFile(self.path).acquire()
+        try:
+            if self.data is None:
+                self.path.unlink(missing_ok=True)
+            else:
+                lock.write(self.data)
+                lock.commit()
+        finally:
+            lock.rollback()
+
+    def restore_length(self) -> None:
+        """Truncate an append-only file (a reflog) back to its snapshot length."""
+        if self.data is None:
+            self.path.unlink(missing_ok=True)
+            return
+        with open(self.path, "r+b") as handle:
+            handle.truncate(len(self.data))
+
+
+def set_head(repo: Repository, ref: str, *, old_commit: str, from_branch: str,
+             reflog: ReflogIdentity | None) -> None:
+    """Point HEAD at branch ``ref`` (symbolic), like ``git switch``, without touching files."""
+    lock = LockFile(_ref_path(repo, "HEAD")).acquire()
+    try:
+        lock.write(f"ref: {ref}\n".encode("utf-8"))
+        lock.commit()
+    finally:
+        lock.rollback()
+    if reflog is not None:
+        to_branch = ref.removeprefix("refs/heads/")
+        _append_reflog(repo, "HEAD", reflog.line(old_commit, old_commit, f"checkout: moving from {from_branch} to {to_branch}"))
+
+
+def append_head_reflog(repo: Repository, who: ReflogIdentity, old: str, new: str, message: str) -> None:
+    _append_reflog(repo, "HEAD", who.line(old, new, message))
+
+
+def _config_quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"' if any(ch in value for ch in ' ;#"\\') else escaped
+
+
+def add_branch_upstream(repo: Repository, branch: str, remote: str) -> None:
+    """Append ``[branch "<branch>"] remote/merge`` to the repository's config, under its lock."""
+    path = repo.commondir / "config"
+    lock = LockFile(path).acquire()
+    try:
+        original = path.read_bytes()
+        section = (
+            f'[branch "{branch}"]\n\tremote = {_config_quote(remote)}\n\tmerge = refs/heads/{branch}\n'
+        ).encode("utf-8")
+        separator = b"" if not original or original.endswith(b"\n") else b"\n"
+        lock.write(original + separator + section)
+        lock.commit()
+    finally:
+        lock.rollback()

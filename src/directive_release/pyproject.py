@@ -1,0 +1,208 @@
+"""Read and replace ``[project].version`` in pyproject.toml, byte for byte elsewhere.
+
+The edit is done with tomlkit (so the value may be written any way TOML
+allows), then proven minimal: the new bytes must equal the old ones with only
+the version's characters replaced. Anything else (a reformatting tomlkit
+might do) is refused rather than written.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import version as semver
+from .config import Settings, settings_from_table
+from .errors import PyprojectError
+
+FILENAME = "pyproject.toml"
+
+
+@dataclass(frozen=True)
+class Pyproject:
+    path: Path
+    raw: bytes
+    version: str
+    version_line: int
+    settings: Settings
+    mode: int
+
+    def with_version(self, new_version: str) -> bytes:
+        """The file's bytes with only the version value replaced."""
+        return replace_version(self.raw, new_version, display=str(self.path))
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _decode(raw: bytes, display: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PyprojectError(f"{display}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from exc
+
+
+def parse_toml(raw: bytes, display: str) -> dict[str, Any]:
+    text = _decode(raw, display)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line = _line_from_toml_error(message)
+        raise PyprojectError(f"{display}:{line}: invalid TOML: {message}") from exc
+
+
+def _line_from_toml_error(message: str) -> int:
+    marker = "(at line "
+    if marker in message:
+        tail = message.split(marker, 1)[1]
+        digits = tail.split(",", 1)[0].strip()
+        if digits.isdigit():
+            return int(digits)
+    return 1
+
+
+def _static_version(data: dict[str, Any], display: str) -> str:
+    project = data.get("project")
+    if not isinstance(project, dict):
+        raise PyprojectError(f"{display}:1: no [project] table; directive-release needs a PEP 621 [project].version")
+    dynamic = project.get("dynamic")
+    if isinstance(dynamic, list) and "version" in dynamic:
+        raise PyprojectError(
+            f"{display}: [project].dynamic lists \"version\"; directive-release needs a static version string"
+        )
+    if "version" not in project:
+        raise PyprojectError(f"{display}: [project] has no version; add version = \"0.1.0\"")
+    value = project["version"]
+    if not isinstance(value, str):
+        raise PyprojectError(
+            f"{display}: [project].version must be a string like \"1.2.3\", not {type(value).__name__}"
+        )
+    return value
+
+
+def read(root: Path, *, display_root: Path | None = None) -> Pyproject:
+    """Read and validate ``root/pyproject.toml``; every failure names the file (and line)."""
+    path = root / FILENAME
+    display = _display(path, display_root)
+    try:
+        info = path.lstat()
+    except FileNotFoundError as exc:
+        raise PyprojectError(f"{display}: not found; directive-release releases the project at the repository root") from exc
+    except OSError as exc:
+        raise PyprojectError(f"{display}: cannot read ({exc.strerror})") from exc
+    if stat.S_ISLNK(info.st_mode):
+        raise PyprojectError(f"{display}: is a symbolic link; refusing to edit through it")
+    if not stat.S_ISREG(info.st_mode):
+        raise PyprojectError(f"{display}: not a regular file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PyprojectError(f"{display}: cannot read ({exc.strerror})") from exc
+    data = parse_toml(raw, display)
+    value = _static_version(data, display)
+    line = version_line(raw)
+    try:
+        semver.parse(value)
+    except semver.InvalidVersion as exc:
+        raise PyprojectError(f"{display}:{line}: {exc}") from exc
+    table = data.get("tool", {}).get("directive-release") if isinstance(data.get("tool"), dict) else None
+    settings = settings_from_table(table, source=display)
+    return Pyproject(path, raw, value, line, settings, stat.S_IMODE(info.st_mode))
+
+
+def _edit_with_tomlkit(text: str, new_value: str) -> str:
+    import tomlkit
+    from tomlkit.items import String
+
+    document = tomlkit.parse(text)
+    project = document["project"]
+    old = project["version"]
+    literal = isinstance(old, String) and old.type.is_literal()
+    project["version"] = tomlkit.string(new_value, literal=literal)
+    return tomlkit.dumps(document)
+
+
+def _changed_span(old: bytes, new: bytes) -> tuple[int, int, int]:
+    """(start, old_end, new_end) of the single differing region of two byte strings."""
+    prefix = 0
+    limit = min(len(old), len(new))
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
+        suffix += 1
+    return prefix, len(old) - suffix, len(new) - suffix
+
+
+def replace_version(raw: bytes, new_version: str, *, display: str = FILENAME) -> bytes:
+    """Replace the version value and prove nothing else moved."""
+    semver.parse(new_version)
+    text = _decode(raw, display)
+    old_version = _static_version(parse_toml(raw, display), display)
+    try:
+        edited = _edit_with_tomlkit(text, new_version).encode("utf-8")
+    except Exception as exc:  # tomlkit raises a variety of its own errors
+        raise PyprojectError(f"{display}: cannot edit the version with tomlkit: {exc}") from exc
+    if not _only_version_changed(raw, edited, old_version, new_version):
+        raise PyprojectError(
+            f"{display}:{version_line(raw)}: editing the version would reformat other parts of the file; refusing"
+        )
+    reparsed = parse_toml(edited, display)
+    if _static_version(reparsed, display) != new_version:
+        raise PyprojectError(f"{display}: the edited file does not read back version {new_version}")
+    return edited
+
+
+def _only_version_changed(raw: bytes, edited: bytes, old_version: str, new_version: str) -> bool:
+    """True when ``edited`` is ``raw`` with one occurrence of the old version replaced."""
+    start, old_end, _new_end = _changed_span(raw, edited)
+    old_b, new_b = old_version.encode(), new_version.encode()
+    offset = raw.find(old_b, max(0, old_end - len(old_b)))
+    while offset != -1 and offset <= start:
+        if raw[:offset] + new_b + raw[offset + len(old_b) :] == edited:
+            return True
+        offset = raw.find(old_b, offset + 1)
+    return False
+
+
+def version_line(raw: bytes) -> int:
+    """1-based line of the version value, found by editing it to a sentinel; 1 if unknown."""
+    sentinel = "999999999.999999999.999999999"
+    try:
+        text = raw.decode("utf-8")
+        edited = _edit_with_tomlkit(text, sentinel).encode("utf-8")
+    except Exception:
+        return 1
+    start, _old_end, _new_end = _changed_span(raw, edited)
+    return raw.count(b"\n", 0, start) + 1
+
+
+def write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Replace ``path`` with ``data`` in one rename, keeping its permission bits."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".directive-release.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise

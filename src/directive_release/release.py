@@ -1,0 +1,241 @@
+"""The release: check everything, plan, show, confirm, apply with an undo journal.
+
+Every step describes itself (``--dry-run`` prints exactly the plan the real
+run executes), applies itself and knows how to undo itself. ``apply`` records
+each step before running it, and on any failure, Ctrl-C or SIGTERM unwinds
+the recorded steps in reverse with signals blocked, so a failed release
+leaves the repository as it found it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from . import pyproject
+from .config import Settings
+from .errors import DirtyTreeError, Interrupted, RefExistsError, ReleaseError, RepositoryError
+from .git import repo as gitrepo
+from .version import Part, bump
+
+# Seconds to wait for the remote before calling it unreachable.
+REMOTE_TIMEOUT = float(os.environ.get("DIRECTIVE_RELEASE_REMOTE_TIMEOUT", "30"))
+
+
+@dataclass(frozen=True)
+class Options:
+    part: Part
+    push: bool = True
+    remote: str | None = None
+    untracked_blocks: bool | None = None
+
+
+@dataclass
+class Plan:
+    """Everything the checks found, and the steps that turn it into a release."""
+
+    repo: gitrepo.Repository
+    head: gitrepo.HeadState
+    project: pyproject.Pyproject
+    settings: Settings
+    old_version: str
+    new_version: str
+    branch: str
+    tag: str
+    message: str
+    remote_name: str | None
+    steps: list["Step"] = field(default_factory=list)
+    # Filled in while applying.
+    commit_id: str | None = None
+    pushed: bool = False
+    pull_request_url: str | None = None
+    remote_display: str | None = None
+
+    @property
+    def branch_ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+    def describe(self) -> list[str]:
+        return [f"{number}. {step.describe()}" for number, step in enumerate(self.steps, 1)]
+
+
+class Step(Protocol):
+    def describe(self) -> str: ...
+
+    def apply(self) -> None: ...
+
+    def undo(self) -> None: ...
+
+
+def make_plan(start: Path, options: Options) -> Plan:
+    """Run every check; raise the first failure; change nothing."""
+    repo = gitrepo.discover(start)
+    gitrepo.check_no_operation_in_progress(repo)
+    head = gitrepo.read_head(repo)
+    project = pyproject.read(repo.worktree, display_root=repo.worktree)
+    settings = project.settings
+    new_version = bump(project.version, options.part)
+    branch = settings.branch_for(new_version)
+    tag = settings.tag_for(new_version)
+    _check_ref_names(branch, tag)
+    _check_pyproject_tracked(repo)
+    _check_clean(repo, head, settings if options.untracked_blocks is None else
+                 _with_untracked(settings, options.untracked_blocks))
+    _check_absent_locally(repo, branch, tag)
+
+    from .git.config import load_config
+    from .git.identity import resolve_identities
+    from .git.signing import commit_signer
+
+    git_config = load_config(repo)
+    author, committer = resolve_identities(git_config)
+    signer = commit_signer(repo, git_config)
+
+    remote = None
+    remote_name = options.remote or settings.remote
+    if options.push:
+        from .git.remote import resolve_remote
+
+        remote = resolve_remote(git_config, remote_name)
+        _check_absent_on_remote(repo, git_config, remote, branch, tag)
+
+    plan = Plan(
+        repo=repo,
+        head=head,
+        project=project,
+        settings=settings,
+        old_version=project.version,
+        new_version=new_version,
+        branch=branch,
+        tag=tag,
+        message=settings.message_for(new_version),
+        remote_name=remote_name if options.push else None,
+    )
+    from .steps import build_steps
+
+    plan.steps = build_steps(plan, git_config=git_config, author=author, committer=committer,
+                             signer=signer, remote=remote)
+    if remote is not None:
+        from .git.remote import github_pull_request_url
+
+        plan.remote_display = remote.display_url()
+        plan.pull_request_url = github_pull_request_url(remote, branch, settings.base_branch)
+    return plan
+
+
+def _with_untracked(settings: Settings, blocks: bool) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, untracked_blocks=blocks)
+
+
+def _check_ref_names(branch: str, tag: str) -> None:
+    from .refname import check_ref_name
+
+    check_ref_name(f"refs/heads/{branch}", what="release branch")
+    check_ref_name(f"refs/tags/{tag}", what="release tag")
+
+
+def _check_pyproject_tracked(repo: gitrepo.Repository) -> None:
+    from .git.index import IndexFile
+
+    entry = IndexFile.read(repo.index_path, hash_hex_length=repo.hash_hex_length).entry(b"pyproject.toml")
+    if entry is None:
+        raise RepositoryError("pyproject.toml is not tracked by git; commit it first")
+    if entry.mode not in (0o100644, 0o100755):
+        raise RepositoryError(f"pyproject.toml is tracked with mode {entry.mode:o}, not as a regular file")
+    if entry.skip_worktree:
+        raise RepositoryError("pyproject.toml is outside the sparse checkout (skip-worktree); check it out first")
+
+
+def _check_clean(repo: gitrepo.Repository, head: gitrepo.HeadState, settings: Settings) -> None:
+    from .git.status import tracked_changes, untracked_files
+
+    changes = tracked_changes(repo, head.commit, limit=6)
+    if changes:
+        shown = ", ".join(line[3:] for line in changes[:5])
+        more = " …" if len(changes) > 5 else ""
+        raise DirtyTreeError(
+            f"the working tree has uncommitted changes ({shown}{more}); commit or stash them first"
+        )
+    if settings.untracked_blocks:
+        untracked = untracked_files(repo, limit=6)
+        if untracked:
+            shown = ", ".join(line[3:] for line in untracked[:5])
+            raise DirtyTreeError(
+                f"untracked files present ({shown}); add, ignore or remove them"
+                " (untracked-blocks is on)"
+            )
+
+
+def _check_absent_locally(repo: gitrepo.Repository, branch: str, tag: str) -> None:
+    if gitrepo.ref_exists(repo, f"refs/heads/{branch}"):
+        raise RefExistsError(
+            f"branch {branch} already exists locally; was this version released already? "
+            f"(delete it with git branch -D {branch} if it is stale)"
+        )
+    if gitrepo.ref_exists(repo, f"refs/tags/{tag}"):
+        raise RefExistsError(f"tag {tag} already exists locally: this version was released already")
+
+
+def _check_absent_on_remote(repo, git_config, remote, branch: str, tag: str) -> None:  # type: ignore[no-untyped-def]
+    from .git.transport import list_remote_refs
+
+    refs = list_remote_refs(repo, git_config, remote, timeout=REMOTE_TIMEOUT)
+    if f"refs/heads/{branch}" in refs:
+        raise RefExistsError(f"branch {branch} already exists on {remote.name} ({remote.display_url()})")
+    if f"refs/tags/{tag}" in refs:
+        raise RefExistsError(f"tag {tag} already exists on {remote.name}: this version was released already")
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def apply(plan: Plan, *, on_step: Callable[[str], None] | None = None) -> None:
+    """Run the steps; on any failure or interruption undo the done ones, in reverse."""
+    journal: list[Step] = []
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        for step in plan.steps:
+            journal.append(step)  # before apply: undo must also clean up a half-done step
+            step.apply()
+            if on_step is not None:
+                on_step(step.describe())
+    except BaseException as failure:
+        _unwind(journal, failure)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class RollbackFailed(ReleaseError):
+    """Undo itself failed: say exactly what is left so the user can finish by hand."""
+
+
+def _unwind(journal: Sequence[Step], failure: BaseException) -> None:
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    problems: list[str] = []
+    try:
+        for step in reversed(journal):
+            try:
+                step.undo()
+            except Exception as exc:  # keep unwinding: every other step must still be undone
+                problems.append(f"{step.describe()}: {exc}")
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    if problems:
+        raise RollbackFailed(
+            f"{_short(failure)}; rolling back also failed, finish by hand: " + "; ".join(problems)
+        ) from failure
+
+
+def _short(failure: BaseException) -> str:
+    if isinstance(failure, (KeyboardInterrupt, Interrupted)):
+        return "interrupted"
+    return str(failure) or type(failure).__name__
+

@@ -1,0 +1,361 @@
+"""The release's steps: each describes itself, applies itself and undoes itself.
+
+``undo`` must be safe to call whether ``apply`` finished, stopped half-way or
+never ran (the journal records a step before applying it), and must only
+revert what this release did.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from . import pyproject
+from .errors import HookError, ReleaseError
+from .git import refs
+from .git.repo import Repository, read_ref
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .git.config import GitConfig
+    from .git.identity import Identity
+    from .git.remote import Remote
+    from .release import Plan
+
+PYPROJECT_PATH = b"pyproject.toml"
+
+
+def _short(commit: str) -> str:
+    return commit[:7]
+
+
+@dataclass
+class IndexTransaction:
+    """The index, locked for the whole release as ``git commit`` does, restorable byte for byte."""
+
+    repo: Repository
+    lock: refs.LockFile | None = None
+    staged: bytes | None = None
+    committed: bool = False
+    snapshot: refs.FileSnapshot | None = None
+
+    @property
+    def lock_path(self) -> Path:
+        return self.repo.index_path.with_name("index.lock")
+
+
+@dataclass
+class LockIndex:
+    tx: IndexTransaction
+
+    def describe(self) -> str:
+        return "lock the index (.git/index.lock) so no other git process changes it meanwhile"
+
+    def apply(self) -> None:
+        self.tx.snapshot = refs.FileSnapshot(self.tx.repo.index_path)
+        self.tx.lock = refs.LockFile(self.tx.repo.index_path).acquire()
+
+    def undo(self) -> None:
+        if self.tx.lock is not None and self.tx.lock.held:
+            self.tx.lock.rollback()
+        if self.tx.committed and self.tx.snapshot is not None:
+            self.tx.snapshot.restore()
+            self.tx.committed = False
+
+
+@dataclass
+class CreateBranch:
+    plan: "Plan"
+    who: refs.ReflogIdentity
+
+    def describe(self) -> str:
+        return f"create branch {self.plan.branch} at {_short(self.plan.head.commit)} (HEAD of {self.plan.head.branch})"
+
+    def apply(self) -> None:
+        refs.create_ref(self.plan.repo, self.plan.branch_ref, self.plan.head.commit,
+                        reflog=(self.who, f"branch: Created from {self.plan.head.branch}"))
+        self.created = True
+
+    def undo(self) -> None:
+        if not getattr(self, "created", False):
+            return
+        current = read_ref(self.plan.repo, self.plan.branch_ref)
+        if current in (self.plan.head.commit, self.plan.commit_id):
+            refs.delete_ref(self.plan.repo, self.plan.branch_ref, expected=current)
+
+
+@dataclass
+class SwitchBranch:
+    plan: "Plan"
+    who: refs.ReflogIdentity
+
+    def describe(self) -> str:
+        return f"switch to {self.plan.branch} ({self.plan.head.branch} itself never gets the commit)"
+
+    def apply(self) -> None:
+        repo = self.plan.repo
+        self.head_snapshot = refs.FileSnapshot(repo.gitdir / "HEAD")
+        self.log_snapshot = refs.FileSnapshot(repo.gitdir / "logs" / "HEAD")
+        refs.set_head(repo, self.plan.branch_ref, old_commit=self.plan.head.commit,
+                      from_branch=self.plan.head.branch, reflog=self.who)
+
+    def undo(self) -> None:
+        if not hasattr(self, "head_snapshot"):
+            return
+        self.head_snapshot.restore()
+        self.log_snapshot.restore_length()
+
+
+@dataclass
+class WriteVersion:
+    plan: "Plan"
+    new_bytes: bytes
+
+    def describe(self) -> str:
+        project = self.plan.project
+        return (f"write version {self.plan.new_version} in pyproject.toml"
+                f" (line {project.version_line}: {self.plan.old_version} -> {self.plan.new_version}; nothing else changes)")
+
+    def apply(self) -> None:
+        project = self.plan.project
+        self.original_stat = project.path.stat()
+        pyproject.write_atomically(project.path, self.new_bytes, project.mode)
+
+    def undo(self) -> None:
+        if not hasattr(self, "original_stat"):
+            return
+        project = self.plan.project
+        if project.path.read_bytes() != project.raw or not project.path.is_file():
+            pyproject.write_atomically(project.path, project.raw, project.mode)
+        os.utime(project.path, ns=(self.original_stat.st_atime_ns, self.original_stat.st_mtime_ns))
+
+
+@dataclass
+class StageVersion:
+    plan: "Plan"
+    tx: IndexTransaction
+    new_bytes: bytes
+    result: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return "stage pyproject.toml, and only that path"
+
+    def apply(self) -> None:
+        from .git import objects
+        from .git.index import IndexFile, update_single_entry
+
+        repo = self.plan.repo
+        index = IndexFile.read(repo.index_path, hash_hex_length=repo.hash_hex_length)
+        entry = index.entry(PYPROJECT_PATH)
+        assert entry is not None  # checked while planning
+        blob_id = objects.write_blob(repo, objects.checkin_content(repo, PYPROJECT_PATH, self.new_bytes))
+        head_tree = objects.commit_tree_id(repo, self.plan.head.commit)
+        tree_id = objects.replace_blob_in_tree(repo, head_tree, PYPROJECT_PATH, blob_id, entry.mode)
+        new_index = update_single_entry(index, PYPROJECT_PATH, sha=blob_id, mode=entry.mode,
+                                        st=os.lstat(self.plan.project.path), new_root_tree=tree_id)
+        assert self.tx.lock is not None
+        self.tx.lock.write(new_index)
+        self.tx.staged = new_index
+        self.result.update(blob=blob_id, tree=tree_id)
+
+    def undo(self) -> None:
+        """The index lock is dropped (or the index restored) by :class:`LockIndex`."""
+
+
+@dataclass
+class RunHook:
+    plan: "Plan"
+    tx: IndexTransaction
+    git_config: "GitConfig"
+    name: str
+    hook_path: Path
+    new_bytes: bytes
+
+    def describe(self) -> str:
+        return f"run the {self.name} hook ({_display(self.hook_path, self.plan.repo.worktree)})"
+
+    def apply(self) -> None:
+        from .git.hooks import run_hook
+
+        run_hook(self.plan.repo, self.git_config, self.name, env={"GIT_INDEX_FILE": str(self.tx.lock_path)})
+        if self.plan.project.path.read_bytes() != self.new_bytes:
+            raise HookError(f"the {self.name} hook changed pyproject.toml; commit its fixes first, then release")
+        if self.tx.lock_path.read_bytes() != self.tx.staged:
+            raise HookError(f"the {self.name} hook changed the index; the release commit must hold only the version")
+
+    def undo(self) -> None:
+        """Nothing of its own: a hook's file edits are caught by the checks above and reverted by the others."""
+
+
+@dataclass
+class Commit:
+    plan: "Plan"
+    tx: IndexTransaction
+    stage: StageVersion
+    git_config: "GitConfig"
+    author: "Identity"
+    committer: "Identity"
+    who: refs.ReflogIdentity
+    signer: Callable[[bytes], bytes] | None
+    commit_msg_hook: Path | None
+
+    def describe(self) -> str:
+        signed = ", signed" if self.signer is not None else ""
+        return (f'commit "{self.plan.message}" on {self.plan.branch} as '
+                f"{self.committer.name} <{self.committer.email}>{signed}")
+
+    def apply(self) -> None:
+        from .git import objects
+
+        repo = self.plan.repo
+        message = self._message()
+        commit_id = objects.write_commit(
+            repo, tree_id=self.stage.result["tree"], parent=self.plan.head.commit,
+            author=self.author, committer=self.committer, message=message, sign=self.signer,
+        )
+        self.plan.commit_id = commit_id
+        subject = message.split("\n", 1)[0]
+        refs.update_ref(repo, self.plan.branch_ref, commit_id, old=self.plan.head.commit,
+                        reflog=(self.who, f"commit: {subject}"))
+        refs.append_head_reflog(repo, self.who, self.plan.head.commit, commit_id, f"commit: {subject}")
+        assert self.tx.lock is not None
+        self.tx.lock.commit()
+        self.tx.committed = True
+
+    def _message(self) -> str:
+        message = self.plan.message.rstrip("\n") + "\n"
+        if self.commit_msg_hook is None:
+            return message
+        from .git.hooks import run_hook
+
+        path = self.plan.repo.gitdir / "COMMIT_EDITMSG"
+        self.editmsg_snapshot = refs.FileSnapshot(path)
+        path.write_text(message, encoding="utf-8")
+        run_hook(self.plan.repo, self.git_config, "commit-msg", [str(path)],
+                 env={"GIT_INDEX_FILE": str(self.tx.lock_path)})
+        edited = _cleanup_message(path.read_text(encoding="utf-8", errors="replace"))
+        if not edited.strip():
+            raise HookError("the commit-msg hook left an empty commit message")
+        return edited
+
+    def undo(self) -> None:
+        snapshot = getattr(self, "editmsg_snapshot", None)
+        if snapshot is not None:
+            snapshot.restore()
+
+
+def _cleanup_message(text: str) -> str:
+    """git's default ``--cleanup=strip``: drop # comments, trailing blanks, collapse blank runs."""
+    lines = [line.rstrip() for line in text.splitlines() if not line.startswith("#")]
+    collapsed: list[str] = []
+    for line in lines:
+        if line == "" and (not collapsed or collapsed[-1] == ""):
+            continue
+        collapsed.append(line)
+    while collapsed and collapsed[-1] == "":
+        collapsed.pop()
+    return "\n".join(collapsed) + "\n"
+
+
+@dataclass
+class Push:
+    plan: "Plan"
+    git_config: "GitConfig"
+    remote: "Remote"
+    timeout: float
+
+    def describe(self) -> str:
+        return f"push refs/heads/{self.plan.branch} to {self.remote.name} ({self.remote.display_url()}); never forced"
+
+    def apply(self) -> None:
+        from .git.transport import RefUpdate, push
+
+        assert self.plan.commit_id is not None
+        self.attempted = True
+        push(self.plan.repo, self.git_config, self.remote,
+             [RefUpdate(self.plan.branch_ref, None, self.plan.commit_id)], timeout=self.timeout)
+        self.plan.pushed = True
+
+    def undo(self) -> None:
+        if not getattr(self, "attempted", False) or self.plan.commit_id is None:
+            return
+        from .git.transport import RefUpdate, list_remote_refs, push
+
+        try:
+            remote_refs = list_remote_refs(self.plan.repo, self.git_config, self.remote, timeout=self.timeout)
+        except ReleaseError as exc:
+            raise ReleaseError(
+                f"could not check whether {self.plan.branch} reached {self.remote.name} ({exc}); if it did:"
+                f" git push {self.remote.name} --delete {self.plan.branch}"
+            ) from exc
+        if remote_refs.get(self.plan.branch_ref) == self.plan.commit_id:
+            push(self.plan.repo, self.git_config, self.remote,
+                 [RefUpdate(self.plan.branch_ref, self.plan.commit_id, None)], timeout=self.timeout)
+        self.plan.pushed = False
+
+
+@dataclass
+class SetUpstream:
+    plan: "Plan"
+    remote: "Remote"
+
+    def describe(self) -> str:
+        return f"set {self.plan.branch} to track {self.remote.name}/{self.plan.branch}"
+
+    def apply(self) -> None:
+        repo = self.plan.repo
+        self.config_snapshot = refs.FileSnapshot(repo.commondir / "config")
+        refs.add_branch_upstream(repo, self.plan.branch, self.remote.name)
+        tracking = f"refs/remotes/{self.remote.name}/{self.plan.branch}"
+        assert self.plan.commit_id is not None
+        if read_ref(repo, tracking) is None:
+            refs.create_ref(repo, tracking, self.plan.commit_id, reflog=None)
+            self.tracking = tracking
+
+    def undo(self) -> None:
+        tracking = getattr(self, "tracking", None)
+        if tracking is not None:
+            refs.delete_ref(self.plan.repo, tracking, expected=self.plan.commit_id)
+        if hasattr(self, "config_snapshot"):
+            self.config_snapshot.restore()
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def build_steps(plan: "Plan", *, git_config: "GitConfig", author: "Identity", committer: "Identity",
+                signer: Callable[[bytes], bytes] | None, remote: "Remote | None") -> list:
+    from .git.hooks import find_hook
+    from .release import REMOTE_TIMEOUT
+
+    repo = plan.repo
+    who = refs.ReflogIdentity(committer.signature_bytes(), committer.timestamp, committer.tz_offset_seconds)
+    new_bytes = plan.project.with_version(plan.new_version)
+    tx = IndexTransaction(repo)
+    stage = StageVersion(plan, tx, new_bytes)
+    steps: list = [
+        LockIndex(tx),
+        CreateBranch(plan, who),
+        SwitchBranch(plan, who),
+        WriteVersion(plan, new_bytes),
+        stage,
+    ]
+    pre_commit = find_hook(repo, git_config, "pre-commit")
+    if pre_commit is not None:
+        steps.append(RunHook(plan, tx, git_config, "pre-commit", pre_commit, new_bytes))
+    steps.append(Commit(plan, tx, stage, git_config, author, committer, who, signer,
+                        find_hook(repo, git_config, "commit-msg")))
+    if remote is not None:
+        steps.append(Push(plan, git_config, remote, REMOTE_TIMEOUT))
+        if _is_named_remote(git_config, remote.name):
+            steps.append(SetUpstream(plan, remote))
+    return steps
+
+
+def _is_named_remote(git_config: "GitConfig", name: str) -> bool:
+    return git_config.get(f"remote.{name}.url") is not None
