@@ -1,0 +1,228 @@
+"""``directive-release-ci``: the helpers the release workflow calls (gate, published, tag).
+
+Each prints its answer as ``name=value`` lines (also appended to
+``$GITHUB_OUTPUT``) and a short Markdown note to ``$GITHUB_STEP_SUMMARY``.
+Expected failures are one line, ``directive-release-ci: <message>``, on
+stderr with a non-zero exit; secrets from the environment are masked in
+everything printed, including unexpected tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from ..errors import EXIT_FAILED, ReleaseError, UsageError
+from ..redact import redact, register_secrets_from_env
+from . import actions
+from .gate import GateEnvironment, decide
+from .github_api import GitHubClient
+from .index import DEFAULT_INDEX_URL, check_published, dist_files
+from .project import read_project
+from .remote import PushOutcome
+from .tag import tag_release
+
+PROG = "directive-release-ci"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is our one-line error instead of a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog=PROG,
+        description="Helpers for the GitHub Actions release workflow of directive-release.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent(
+            """\
+            commands:
+              gate       is this push the merge of a release/vX.Y.Z pull request?
+              published  is this version (and which built file) already on the index?
+              tag        create and push the annotated tag vX.Y.Z on the merge commit
+
+            Run '%(prog)s COMMAND --help' for details and an example.
+            """
+        ),
+    )
+    parser.add_argument("--project", type=Path, default=Path("."), help="project directory holding pyproject.toml (default: .)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    gate = commands.add_parser(
+        "gate",
+        help="decide whether this push releases",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent(
+            """\
+            Decide whether the pushed commit is the merge of a release pull request.
+
+            Reads the push event (GITHUB_EVENT_PATH, GITHUB_SHA, GITHUB_REPOSITORY,
+            GITHUB_API_URL, GITHUB_TOKEN) and asks GitHub which pull requests contain
+            the commit (retrying for ~15 s while GitHub links them). A release is a
+            merged pull request into the base branch from a branch named with the
+            release prefix (release/vX.Y.Z), whose version equals pyproject.toml's.
+
+            Writes release=true|false, version=, pr=, tag= to GITHUB_OUTPUT and a note
+            to GITHUB_STEP_SUMMARY. Any API error, rate limit or version mismatch fails
+            (exit 1): it never guesses either way.
+            """
+        ),
+        epilog="example (in a workflow step with GITHUB_TOKEN in env):\n  directive-release-ci gate --base-branch main",
+    )
+    gate.add_argument("--base-branch", help="branch releases merge into (default: base-branch of [tool.directive-release], else main)")
+
+    published = commands.add_parser(
+        "published",
+        help="is this version already on the index?",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent(
+            """\
+            Ask the index's simple API whether pyproject.toml's name/version is there,
+            and which of the files in --dist are missing.
+
+            Writes published=true|false (true: nothing left to upload) and missing=
+            (space-separated file names still to upload) to GITHUB_OUTPUT. Without a
+            --dist directory only the version is looked up.
+            """
+        ),
+        epilog=(
+            "example:\n  directive-release-ci published --dist dist\n"
+            "  directive-release-ci published --index-url http://127.0.0.1:8080/simple/ --dist dist"
+        ),
+    )
+    published.add_argument("--index-url", default=DEFAULT_INDEX_URL, help=f"simple index URL (default: {DEFAULT_INDEX_URL})")
+    published.add_argument("--dist", type=Path, help="directory of built files (default: dist if it exists)")
+
+    tag = commands.add_parser(
+        "tag",
+        help="create and push the release tag",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent(
+            """\
+            Create the annotated tag (tag-format of [tool.directive-release], default
+            vX.Y.Z) on the released commit in pure Python and push it.
+
+            Succeeds when the tag already leads to that commit (a re-run); fails when
+            it leads elsewhere. For an https remote on GITHUB_SERVER_URL the push uses
+            GITHUB_TOKEN (as x-access-token), never printed.
+            """
+        ),
+        epilog="example (after a successful publish, with GITHUB_TOKEN in env):\n  directive-release-ci tag --version 1.4.0",
+    )
+    tag.add_argument("--version", help="version to tag; must equal pyproject.toml's (default: pyproject.toml's)")
+    tag.add_argument("--commit", help="commit to tag (default: $GITHUB_SHA, else HEAD)")
+    tag.add_argument("--remote", help="remote name or URL to push to (default: remote of [tool.directive-release], else origin)")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    env = dict(os.environ if environ is None else environ)
+    register_secrets_from_env(env)
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "gate":
+            return _gate(args, env, sleep)
+        if args.command == "published":
+            return _published(args, env)
+        return _tag(args, env)
+    except ReleaseError as exc:
+        _fail(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except Exception:  # a bug: show where, but never a secret
+        sys.stderr.write(redact(traceback.format_exc()))
+        _fail("internal error (traceback above); please report it")
+        return EXIT_FAILED
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"{PROG}: {redact(message)}\n")
+
+
+def _gate(args: argparse.Namespace, env: dict[str, str], sleep: Callable[[float], None]) -> int:
+    project = read_project(args.project)
+    base_branch = args.base_branch or project.settings.base_branch
+    gate_env = GateEnvironment.from_environ(env)
+    client = GitHubClient(gate_env.api_url, gate_env.token)
+    result = decide(gate_env, project, base_branch=base_branch, client=client, sleep=sleep)
+    for message in result.warnings:
+        actions.warning(message)
+    tag = project.settings.tag_for(result.version) if result.release else ""
+    actions.write_outputs(result.outputs(tag), env)
+    actions.append_summary(result.summary(base_branch, gate_env.sha), env)
+    verdict = f"release {result.version} (pull request #{result.pr})" if result.release else f"not a release: {result.reason}"
+    sys.stderr.write(redact(verdict) + "\n")
+    return 0
+
+
+def _published(args: argparse.Namespace, env: dict[str, str]) -> int:
+    project = read_project(args.project)
+    dist = args.dist
+    if dist is None and (args.project / "dist").is_dir():
+        dist = args.project / "dist"
+    built = dist_files(dist, project.name, project.version) if dist is not None else None
+    state = check_published(args.index_url, project.name, project.version, built)
+    actions.write_outputs(
+        {"published": "true" if state.published else "false", "missing": " ".join(state.missing)}, env
+    )
+    lines = ["### directive-release published", ""]
+    if state.published:
+        lines.append(f"{project.name} {project.version} is already on the index: nothing to upload.")
+    elif built is not None and state.present:
+        lines.append(
+            f"{project.name} {project.version} is partly on the index: {len(state.present)} file(s) there,"
+            f" {len(state.missing)} to upload."
+        )
+    else:
+        lines.append(f"{project.name} {project.version} is not on the index yet.")
+    actions.append_summary("\n".join(lines) + "\n", env)
+    return 0
+
+
+def _tag(args: argparse.Namespace, env: dict[str, str]) -> int:
+    project = read_project(args.project)
+    version = args.version or project.version
+    if version != project.version:
+        raise UsageError(
+            f"--version {version} differs from {project.path}'s version {project.version};"
+            " tag only the version that was built and published"
+        )
+    tag_name = project.settings.tag_for(version)
+    result = tag_release(
+        args.project,
+        tag=tag_name,
+        version=version,
+        commit=args.commit,
+        remote=args.remote or project.settings.remote,
+        environ=env,
+    )
+    actions.write_outputs({"tag": result.tag, "tag-sha": result.tag_sha}, env)
+    if result.outcome is PushOutcome.PUSHED:
+        what = f"pushed annotated tag {result.tag} -> {result.commit[:12]} to {result.remote}"
+    else:
+        what = f"tag {result.tag} already on {result.remote} at {result.commit[:12]}: nothing to do"
+    sys.stderr.write(redact(what) + "\n")
+    actions.append_summary(f"### directive-release tag\n\n{what}\n", env)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

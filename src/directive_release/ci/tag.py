@@ -1,0 +1,147 @@
+"""Tag the released merge commit: annotated ``vX.Y.Z``, created in pure Python, pushed.
+
+Idempotent so a re-run of the workflow is safe: an existing tag (local or on
+the remote) that leads to the same commit is success; one that leads
+elsewhere is an error, never overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import RefExistsError, RepositoryError
+from ..redact import redact_url
+from .remote import PushOutcome, push_tag, remote_url
+
+# The identity Actions itself uses for github-actions[bot] commits.
+BOT_NAME = "github-actions[bot]"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
+_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+
+
+@dataclass(frozen=True)
+class TagResult:
+    tag: str
+    tag_sha: str
+    commit: str
+    created_locally: bool
+    outcome: PushOutcome
+    remote: str  # redacted, safe to print
+
+
+def open_repo(start: Path) -> Any:
+    """The dulwich repository of the work tree containing ``start``."""
+    from dulwich.errors import NotGitRepository
+    from dulwich.repo import Repo
+
+    try:
+        return Repo.discover(str(start))
+    except NotGitRepository:
+        raise RepositoryError(f"{start}: not inside a git repository; run in the checked-out project") from None
+
+
+def resolve_commit(repo: Any, commit: str | None, environ: Mapping[str, str]) -> bytes:
+    """``--commit``, else ``$GITHUB_SHA``, else HEAD; it must be a commit in this clone."""
+    from dulwich.objects import Commit
+
+    text = (commit or environ.get("GITHUB_SHA") or "").strip().lower()
+    if not text:
+        try:
+            return repo.refs[b"HEAD"]
+        except KeyError:
+            raise RepositoryError("HEAD has no commit; pass --commit SHA") from None
+    if not _SHA.match(text):
+        raise RepositoryError(f"{text!r} is not a full commit id; pass the 40-hex SHA of the merge commit")
+    sha = text.encode("ascii")
+    if sha not in repo.object_store or not isinstance(repo.object_store[sha], Commit):
+        raise RepositoryError(f"commit {text[:12]} is not in this clone; check out the pushed commit first")
+    return sha
+
+
+def tagger_identity(repo: Any, environ: Mapping[str, str]) -> bytes:
+    """``GIT_COMMITTER_*``, else ``user.*`` from git config, else github-actions[bot]."""
+    config = repo.get_config_stack()
+
+    def from_config(key: bytes) -> str | None:
+        try:
+            return config.get((b"user",), key).decode("utf-8")
+        except KeyError:
+            return None
+
+    name = environ.get("GIT_COMMITTER_NAME") or from_config(b"name") or BOT_NAME
+    email = environ.get("GIT_COMMITTER_EMAIL") or from_config(b"email") or BOT_EMAIL
+    return f"{name} <{email}>".encode("utf-8")
+
+
+def ensure_local_tag(repo: Any, tag: str, commit: bytes, message: str, tagger: bytes, now: int) -> tuple[bytes, bool]:
+    """The annotated tag object for ``tag`` -> ``commit``: the existing one if it leads there, else a new one.
+
+    Returns (tag object id, created). Raises :class:`RefExistsError` when the
+    local tag leads to another commit.
+    """
+    from dulwich.object_store import peel_sha
+    from dulwich.objects import Commit, Tag
+    from dulwich.refs import check_ref_format
+
+    ref = b"refs/tags/" + tag.encode("utf-8")
+    if not check_ref_format(ref):
+        raise RefExistsError(f"tag name {tag!r} is not a valid git ref; check tag-format in [tool.directive-release]")
+    existing = repo.refs.as_dict().get(ref)
+    if existing is not None:
+        target = peel_sha(repo.object_store, existing)[1].id
+        if target != commit:
+            raise RefExistsError(
+                f"local tag {tag} points to {target.decode()[:12]}, not to {commit.decode()[:12]};"
+                " delete the stray local tag (it was never pushed by this job) or check --commit"
+            )
+        return existing, False
+
+    tag_object = Tag()
+    tag_object.tagger = tagger
+    tag_object.tag_time = now
+    tag_object.tag_timezone = 0
+    tag_object.name = tag.encode("utf-8")
+    tag_object.message = message.encode("utf-8")
+    tag_object.object = (Commit, commit)
+    repo.object_store.add_object(tag_object)
+    if not repo.refs.add_if_new(ref, tag_object.id, message=b"directive-release-ci tag"):
+        # Another process created it between our read and our write: judge that one.
+        return ensure_local_tag(repo, tag, commit, message, tagger, now)
+    return tag_object.id, True
+
+
+def tag_release(
+    start: Path,
+    *,
+    tag: str,
+    version: str,
+    commit: str | None,
+    remote: str,
+    environ: Mapping[str, str],
+    now: int | None = None,
+) -> TagResult:
+    repo = open_repo(start)
+    commit_sha = resolve_commit(repo, commit, environ)
+    tag_sha, created = ensure_local_tag(
+        repo,
+        tag,
+        commit_sha,
+        f"Release {version}\n",
+        tagger_identity(repo, environ),
+        int(time.time()) if now is None else now,
+    )
+    url = remote_url(repo, remote)
+    outcome = push_tag(repo, url, b"refs/tags/" + tag.encode("utf-8"), tag_sha, commit_sha, environ)
+    return TagResult(
+        tag=tag,
+        tag_sha=tag_sha.decode(),
+        commit=commit_sha.decode(),
+        created_locally=created,
+        outcome=outcome,
+        remote=redact_url(url),
+    )
