@@ -184,6 +184,7 @@ def _pep440_hint(text: str) -> str:
 
 _TOML_TYPES = (
     (bool, "a boolean"),
+    (str, "a string"),
     (int, "an integer"),
     (float, "a float"),
     (list, "an array"),
@@ -198,9 +199,14 @@ def _describe(value: object) -> str:
             break
     else:  # datetime, date and time
         name = f"a {type(value).__name__}"
-    if isinstance(value, (list, dict)):
+    if isinstance(value, list):
+        return "an array of tables" if value and all(isinstance(item, dict) for item in value) else name
+    if isinstance(value, dict):
         return name
-    return f"{name} ({str(value).lower() if isinstance(value, bool) else value})"
+    if isinstance(value, bool):
+        return f"{name} ({str(value).lower()})"
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    return f"{name} ({shown if len(shown) <= 40 else shown[:37] + '...'})"
 
 
 # ---------------------------------------------------------- locating lines
@@ -463,13 +469,17 @@ def _argument_parser() -> Any:
     return parser
 
 
+_CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
+
+
 def _report(path: str, problems: list[Problem]) -> None:
     from .redact import redact
 
-    # A file name may hold bytes the terminal cannot show: escape, never crash.
+    # One problem, one line: control characters (a newline in a file name or a
+    # value) are escaped, and so is whatever the terminal's encoding cannot show.
     encoding = sys.stdout.encoding or "utf-8"
     for problem in problems:
-        line = redact(f"{path}:{problem.line}: {problem.message}")
+        line = redact(f"{path}:{problem.line}: {problem.message}").translate(_CONTROL_ESCAPES)
         sys.stdout.write(line.encode(encoding, "backslashreplace").decode(encoding) + "\n")
     sys.stdout.flush()
 

@@ -1,0 +1,104 @@
+"""How much a commit pays for the check-version hook, next to merely parsing the TOML.
+
+Runs, alternately and each in a fresh process with the same interpreter:
+
+* baseline: ``python -c "import tomllib; tomllib.load(open('pyproject.toml','rb'))"``
+* hook:     ``directive-release-check pyproject.toml`` (the installed console script)
+
+on this repository's pyproject.toml, and prints the median and minimum wall
+time of each plus the ratio of the medians. The hook's target is a ratio of at
+most 1.2. Usage::
+
+    python benchmarks/bench_hook.py [--runs N] [--file PATH] [--max-ratio R]
+
+Both commands run as installed code runs: with bytecode caching on (a
+``PYTHONDONTWRITEBYTECODE`` in the environment is dropped for the runs), after
+a few warm-up runs that write the ``.pyc`` files. Otherwise the hook would be
+charged for compiling its module on every run while ``tomllib`` is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 1.2
+WARM_UP_RUNS = 3
+
+
+def hook_command(file: str) -> list[str]:
+    script = Path(sys.executable).with_name("directive-release-check")
+    if not script.exists():
+        raise SystemExit(f"{script} not found: install the project into this interpreter (pip install -e .)")
+    return [str(script), file]
+
+
+def baseline_command(file: str) -> list[str]:
+    return [sys.executable, "-c", f"import tomllib; tomllib.load(open({file!r},'rb'))"]
+
+
+def time_once(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.decode(errors='replace')}")
+    return elapsed
+
+
+def measure(commands: dict[str, list[str]], runs: int, cwd: Path) -> dict[str, list[float]]:
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    for command in commands.values():
+        for _ in range(WARM_UP_RUNS):
+            time_once(command, cwd, env)
+    timings: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):  # alternate, so a slow moment of the machine hits both alike
+        for name, command in commands.items():
+            timings[name].append(time_once(command, cwd, env))
+    return timings
+
+
+def table(commands: dict[str, list[str]], timings: dict[str, list[float]]) -> tuple[str, float]:
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    ratio = medians["hook"] / medians["baseline"]
+    labels = {name: shlex.join(command) for name, command in commands.items()}
+    label_width = max(len(label) for label in labels.values())
+    rows = [f"{'command':<{label_width}}  {'median ms':>9}  {'min ms':>7}"]
+    for name, label in labels.items():
+        rows.append(
+            f"{label:<{label_width}}  {medians[name] * 1000:>9.1f}  {min(timings[name]) * 1000:>7.1f}"
+        )
+    rows.append(f"ratio (hook / baseline) {ratio:.2f}x")
+    return "\n".join(rows), ratio
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=40, help="timed runs of each command (default: 40)")
+    parser.add_argument("--file", default="pyproject.toml", help="the file both commands read, relative to the repo")
+    parser.add_argument(
+        "--max-ratio", type=float, default=None, help=f"exit 1 when the ratio is above this (target: {TARGET_RATIO})"
+    )
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    commands = {"baseline": baseline_command(args.file), "hook": hook_command(args.file)}
+    timings = measure(commands, args.runs, REPO_ROOT)
+    report, ratio = table(commands, timings)
+    print(f"{args.runs} alternating runs each on {args.file}, Python {sys.version.split()[0]}")
+    print(report)
+    if args.max_ratio is not None and ratio > args.max_ratio:
+        print(f"ratio {ratio:.2f} is above {args.max_ratio}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
