@@ -17,7 +17,15 @@ from directive_release.git.config import (
     wildmatch,
 )
 from directive_release.git.repo import discover
-from tests.conftest import git
+from tests.conftest import Project, git, make_project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A repository with an ``origin`` URL but no remote to push to (fast)."""
+    made = make_project(tmp_path, with_remote=False)
+    git(made.path, "remote", "add", "origin", (tmp_path / "remote.git").as_uri())
+    return made
 
 
 def git_list(path: Path) -> list[tuple[str, str | None]] | str:
@@ -428,8 +436,8 @@ def test_outside_a_repository(isolated_git_env: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("pattern", "text"),
     [("a/**/b", "a/b"), ("a/**/b", "a/x/y/b"), ("a/*", "a/b/c"), ("a/**", "a/b/c"), ("a/**", "a"),
-     ("**/x", "x"), ("*.git", "a/b.git"), ("[]a]", "]"), ("[!a]", "/"), ("[a-]", "-"), ("x\\*", "x*"),
-     ("x\\*", "xy"), ("a**b", "a/b"), ("a**b", "axxb"), ("[[:upper:]]", "Q"), ("[z-a]", "m"),
+     ("**/x", "x"), ("*.git", "a/b.git"), ("[]a]", "]"), ("a[!b]c", "a/c"), ("b[a-]x", "b-x"), ("x\\?y", "xay"),
+     ("x\\*", "xy"), ("x\\y", "xy"), ("a/c", "a/c"), ("a**b", "a/b"), ("a**b", "axxb"), ("[[:upper:]]", "Q"), ("[z-a]", "m"),
      ("[abc", "a"), ("[[:nope:]]", "n")],
 )
 def test_wildmatch_matches_git_pathname_rules(tmp_path: Path, pattern: str, text: str) -> None:
@@ -437,10 +445,8 @@ def test_wildmatch_matches_git_pathname_rules(tmp_path: Path, pattern: str, text
     repo = tmp_path / "r"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    safe_text = text.replace("*", "star") if "*" in text else text
+    assert _valid_branch(repo, text), "every case must be a branch name git accepts"
     ours = wildmatch(pattern, text)
-    if safe_text != text or not _valid_branch(repo, text):
-        pytest.skip("not a valid branch name; covered by the gitdir tests")
     git(repo, "symbolic-ref", "HEAD", f"refs/heads/{text}")
     (tmp_path / "inc").write_text("[m]\n\tv = yes\n")
     git(repo, "config", f"includeIf.onbranch:{pattern}.path", str(tmp_path / "inc"))
