@@ -27,6 +27,7 @@ Every username/password learnt here is registered with :mod:`redact`.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -223,10 +224,15 @@ def _parse_store_line(line: str) -> Credential | None:
     return Credential(split.scheme, host, path, unquote(split.username), unquote(split.password))
 
 
+def _git_quote(text: str, safe: str) -> str:
+    # git's strbuf_addstr_urlencode() writes lower-case hex digits.
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(text, safe=safe))
+
+
 def _store_line(cred: Credential) -> str:
-    user = quote(cred.username or "", safe="")
-    password = quote(cred.password or "", safe="")
-    path = "/" + quote(cred.path, safe=":/?#[]@!$&'()*+,;=") if cred.path else ""
+    user = _git_quote(cred.username or "", "")
+    password = _git_quote(cred.password or "", "")
+    path = "/" + _git_quote(cred.path, ":/?#[]@!$&'()*+,;=") if cred.path else ""
     return f"{cred.protocol}://{user}:{password}@{cred.host}{path}\n"
 
 
