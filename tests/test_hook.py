@@ -190,7 +190,9 @@ def test_issue_example_is_reproduced_exactly(tmp_path: Path, monkeypatch: pytest
 
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "pyproject.toml"
-    assert run_main(capsys, str(path)) == (1, [f"{path}:1: file not found; expected a pyproject.toml with a [project] table"])
+    assert run_main(capsys, str(path)) == (
+        1, [f"{path}:1: file not found; expected a pyproject.toml with a [project] table"]
+    )
 
 
 def test_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -202,7 +204,9 @@ def test_unreadable_symlink_loop(tmp_path: Path, capsys: pytest.CaptureFixture[s
     loop.symlink_to(loop)
     code, lines = run_main(capsys, str(loop))
     assert code == 1
-    assert lines == [f"{loop}:1: cannot read the file (Too many levels of symbolic links); expected a readable pyproject.toml"]
+    assert lines == [
+        f"{loop}:1: cannot read the file (Too many levels of symbolic links); expected a readable pyproject.toml"
+    ]
 
 
 def test_parent_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -178,7 +178,8 @@ def test_own_config_is_valid_and_its_local_hook_runs(tmp_path: Path, session_env
 
     config = yaml.safe_load(config_path.read_text())
     remote_ids = {hook["id"] for repo in config["repos"] if repo["repo"] != "local" for hook in repo["hooks"]}
-    assert {"trailing-whitespace", "end-of-file-fixer", "check-yaml", "check-toml", "check-merge-conflict"} <= remote_ids
+    hygiene = {"trailing-whitespace", "end-of-file-fixer", "check-yaml", "check-toml", "check-merge-conflict"}
+    assert hygiene <= remote_ids
     local_only = {"repos": [repo for repo in config["repos"] if repo["repo"] == "local"]}
 
     consumer = consumer_repo(tmp_path / "consumer", session_env, {

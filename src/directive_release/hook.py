@@ -20,7 +20,10 @@ import re
 import sys
 import tomllib
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:  # argparse is imported only when an option is given
+    import argparse
 
 DEFAULT_FILE = "pyproject.toml"
 EXPECTED = 'version = "MAJOR.MINOR.PATCH"'
@@ -77,7 +80,9 @@ def _read_bytes(path: str) -> bytes | Problem:
 def _decode(data: bytes) -> str | Problem:
     if data.startswith(_UTF8_BOM):
         # tomllib (and so pip, build and twine) rejects a byte order mark.
-        return Problem(1, "starts with a UTF-8 byte order mark, which TOML parsers reject; save it as UTF-8 without BOM")
+        return Problem(
+            1, "starts with a UTF-8 byte order mark, which TOML parsers reject; save it as UTF-8 without BOM"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -126,7 +131,9 @@ def _explain(document: dict[str, Any], text: str) -> list[Problem]:
         return [Problem(1, f"no [project] table; expected [project] with {EXPECTED}")]
     project = document["project"]
     if not isinstance(project, dict):
-        return [Problem(line_of("project"), f"project is {_describe(project)}, not a table; expected [project] with {EXPECTED}")]
+        return [Problem(
+            line_of("project"), f"project is {_describe(project)}, not a table; expected [project] with {EXPECTED}"
+        )]
     dynamic = project.get("dynamic")
     is_dynamic = isinstance(dynamic, list) and "version" in dynamic
     if "version" not in project:
@@ -136,7 +143,7 @@ def _explain(document: dict[str, Any], text: str) -> list[Problem]:
                 f'version is dynamic (dynamic = ["version"]); the release flow needs a static {EXPECTED} in [project]',
             )]
         return [Problem(line_of("project"), f"[project] has no version; expected {EXPECTED}")]
-    problems = []
+    problems: list[Problem] = []
     if is_dynamic:
         problems.append(Problem(
             line_of("project", "dynamic"),
@@ -447,7 +454,7 @@ def _parse_arguments(arguments: list[str]) -> list[str]:
     return _argument_parser().parse_args(arguments).files or [DEFAULT_FILE]
 
 
-def _argument_parser() -> Any:
+def _argument_parser() -> argparse.ArgumentParser:
     import argparse
 
     parser = argparse.ArgumentParser(
