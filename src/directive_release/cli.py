@@ -37,17 +37,27 @@ examples:
                                           show the exact plan, change nothing
   directive-release major --yes --no-push commit on release/v1.0.0 locally, push later
   directive-release -C ../other patch     release the project in another directory
+  directive-release minor --yes --json    print one JSON object (versions, branch, commit, PR URL)
 
 exit codes:
   0    released (or, with --dry-run, every check passed)
-  1    refused or failed, with one line saying why; nothing was changed. Causes:
+  1    refused or failed, with one line saying why; nothing was changed. Also when you
+       answer No at the confirmation ("not released"). Causes of a refusal:
        invalid/missing version or pyproject.toml, bad [tool.directive-release] setting,
        not a repository / bare / detached or unborn HEAD / merge or rebase in progress,
        uncommitted changes, release branch or tag already exists (locally or remotely),
        a git lock file held by another process, no committer identity, a hook rejected
        the commit, signing failed, remote missing/unreachable/timed out/rejected the push
-  2    usage error (bad arguments; no part or no --yes without a terminal)
-  130  interrupted (Ctrl-C or SIGTERM); everything done so far was undone
+  2    usage error (bad arguments; no part or no --yes without a terminal;
+       --json without a part and --yes or --dry-run)
+  130  interrupted (Ctrl-C or SIGTERM; Ctrl-C or Esc at a prompt); everything done so
+       far was undone
+
+In a terminal with no part, the three choices are listed with the versions they lead to,
+preselected on the part the Conventional Commits since the last release call for; then
+the plan and one confirmation (default No). With --json, stdout holds exactly one JSON
+object on success and nothing on failure; every message goes to stderr. NO_COLOR (any
+non-empty value) or output that is not a terminal turns colour off.
 
 Untracked files do not block a release unless --untracked-blocks (or
 untracked-blocks = true in [tool.directive-release]) is given.
@@ -75,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="remote to check and push to (default: origin, or remote in [tool.directive-release])")
     parser.add_argument("--untracked-blocks", action="store_true", default=None,
                         help="refuse to release while untracked, non-ignored files exist")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object on stdout (messages go to stderr); needs the part and"
+                             " --yes or --dry-run, e.g. `patch --yes --json`")
     parser.add_argument("-C", dest="directory", metavar="PATH", type=Path,
                         help="run as if started in PATH (like git -C), e.g. `-C ../widget patch --yes`")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -100,59 +113,103 @@ def _say(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from . import release
+    from .output import Console, release_summary, write_json
 
+    # Under --json, stdout carries the JSON object only: every human line goes to stderr.
+    console = Console.create(json_mode=args.json)
     part = _part_from(args)
     interactive = _is_interactive()
+    if args.json and (part is None or not (args.yes or args.dry_run)):
+        raise UsageError("--json never prompts: give the part and --yes or --dry-run,"
+                         " e.g. directive-release patch --yes --json")
     if part is None and not interactive:
         raise UsageError("no terminal to ask in: give the part and --yes, e.g. directive-release --part patch --yes")
+    start = args.directory if args.directory is not None else Path.cwd()
     if part is None:
-        part = _ask_part(args)
+        part = _ask_part(start, console)
+        if part is None:
+            return _cancelled(console)
     if not args.yes and not args.dry_run and not interactive:
         raise UsageError(f"no terminal to confirm in: add --yes (directive-release --part {part} --yes)")
 
     options = release.Options(part=part, push=not args.no_push, remote=args.remote,
                               untracked_blocks=args.untracked_blocks)
-    start = args.directory if args.directory is not None else Path.cwd()
     plan = release.make_plan(start, options)
-    print(f"Release {plan.old_version} -> {plan.new_version}:")
+    console.line(f"Release {plan.old_version} -> {plan.new_version}:", "bold")
     for line in plan.describe():
-        print(f"  {line}")
+        console.line(f"  {line}")
     if args.dry_run:
-        print("Dry run: every check passed; nothing was changed.")
+        console.line("Dry run: every check passed; nothing was changed.", "green")
+        if args.json:
+            write_json(release_summary(plan, dry_run=True))
         return EXIT_OK
-    if not args.yes and not _confirm():
-        _say("Cancelled; nothing was changed.")
-        return EXIT_FAILED
+    if not args.yes:
+        answer = _confirm(plan, console)
+        if answer is None:
+            return _cancelled(console)
+        if not answer:
+            # Not an error, but scripts (and expect) must tell it from a release: exit 1.
+            console.error(f"{PROG}: not released (you answered no); nothing was changed")
+            return EXIT_FAILED
     try:
         release.apply(plan)
     except release.RollbackFailed:
         raise
     except ReleaseError as exc:
         raise type(exc)(f"{exc}; nothing was changed (every step was undone)") from exc
-    _report(plan)
+    _report(plan, console)
+    if args.json:
+        write_json(release_summary(plan, dry_run=False))
     return EXIT_OK
 
 
-def _ask_part(args: argparse.Namespace) -> str:
-    raise UsageError("interactive mode is not available yet: give the part, e.g. directive-release patch --yes")
+def _cancelled(console) -> int:  # type: ignore[no-untyped-def]
+    console.error(f"{PROG}: cancelled; nothing was changed")
+    return EXIT_INTERRUPTED
 
 
-def _confirm() -> bool:
-    answer = input("Proceed? [y/N] ").strip().lower()
-    return answer in ("y", "yes")
+def _ask_part(start: Path, console) -> str | None:  # type: ignore[no-untyped-def]
+    """Suggest a part from the history, then let the user choose; None if cancelled.
+
+    The checks that do not depend on the part run first, so a repository that
+    cannot be released fails before the question rather than after it.
+    """
+    from . import pyproject
+    from .git import repo as gitrepo
+    from .suggest import ARROW, suggest_part
+
+    repo = gitrepo.discover(start)
+    gitrepo.check_no_operation_in_progress(repo)
+    head = gitrepo.read_head(repo)
+    project = pyproject.read(repo.worktree, display_root=repo.worktree)
+    suggestion = suggest_part(repo, head.commit, project.settings, project.version)
+    console.line(f"Suggestion: {suggestion.reason.replace(ARROW, console.arrow)}", "dim")
+
+    from . import interactive
+
+    return interactive.choose_part(project.version, suggestion, console.arrow)
 
 
-def _report(plan) -> None:  # type: ignore[no-untyped-def]
+def _confirm(plan, console) -> bool | None:  # type: ignore[no-untyped-def]
+    """Yes or no (default no) for the plan just shown; None if cancelled."""
+    from . import interactive
+
+    action = f"Create {plan.branch} and push it to {plan.remote_name}?" if plan.remote_name else (
+        f"Create {plan.branch} (not pushed)?")
+    return interactive.confirm(action)
+
+
+def _report(plan, console) -> None:  # type: ignore[no-untyped-def]
     commit = (plan.commit_id or "")[:7]
-    print(f"Done: {plan.branch} holds commit {commit} ({plan.message}).")
+    console.line(f"Done: {plan.branch} holds commit {commit} ({plan.message}).", "green")
     if plan.pushed:
-        print(f"Pushed to {plan.remote_name} ({plan.remote_display}), tracking {plan.remote_name}/{plan.branch}.")
+        console.line(f"Pushed to {plan.remote_name} ({plan.remote_display}), tracking {plan.remote_name}/{plan.branch}.")
         if plan.pull_request_url:
-            print(f"Next: open the pull request: {plan.pull_request_url}")
+            console.line(f"Next: open the pull request: {plan.pull_request_url}", "bold")
         else:
-            print(f"Next: open a pull request from {plan.branch} into {plan.settings.base_branch}.")
+            console.line(f"Next: open a pull request from {plan.branch} into {plan.settings.base_branch}.", "bold")
     else:
-        print(f"Not pushed (--no-push). Next: git push -u {plan.settings.remote} {plan.branch}")
+        console.line(f"Not pushed (--no-push). Next: git push -u {plan.settings.remote} {plan.branch}", "bold")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
