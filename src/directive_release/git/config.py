@@ -52,6 +52,11 @@ class ConfigEntry:
     def where(self) -> str:
         return self.origin if not self.line else f"{self.origin}:{self.line}"
 
+    def needs_value(self) -> ConfigError:
+        """git's error for a bare ``key`` where a value is required."""
+        place = "the command line" if not self.line else f"file '{self.origin}' at line {self.line}"
+        return ConfigError(f"bad config variable '{self.key}' in {place}: it needs a value (key = value)")
+
 
 class GitConfig:
     """Every configuration entry in git's order; lookups mirror ``git config --get``."""
@@ -120,7 +125,7 @@ class GitConfig:
         if found is None:
             return None
         if found.value is None:
-            raise ConfigError(f"missing value for '{key}' ({found.where})")
+            raise found.needs_value()
         expanded = interpolate_path(found.value, self._env)
         if expanded is None:
             raise ConfigError(f"failed to expand user dir in: '{found.value}' ({key}, {found.where})")
@@ -590,7 +595,7 @@ class _Loader:
 
     def include(self, entry: ConfigEntry, from_file: str | None, conditional: bool) -> None:
         if entry.value is None:
-            raise ConfigError(f"missing value for '{entry.key}' ({entry.where})")
+            raise entry.needs_value()
         path = interpolate_path(entry.value, self.env)
         if path is None:
             raise ConfigError(f"could not expand include path '{entry.value}' ({entry.where})")
