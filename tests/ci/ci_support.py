@@ -117,6 +117,14 @@ def run_ci(*args: str, cwd: Path | None = None, env: dict[str, str] | None = Non
     )
 
 
+def git(cwd: Path, *args: str) -> str:
+    """The git binary, as the oracle and to build scenarios (never used by src/)."""
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=dict(os.environ))
+    if result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+    return result.stdout
+
+
 def read_outputs(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if path.exists():

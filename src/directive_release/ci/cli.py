@@ -26,7 +26,6 @@ from .gate import GateEnvironment, decide
 from .github_api import GitHubClient
 from .index import DEFAULT_INDEX_URL, check_published, dist_files
 from .project import read_project
-from .remote import PushOutcome
 from .tag import tag_release
 
 PROG = "directive-release-ci"
@@ -215,7 +214,7 @@ def _tag(args: argparse.Namespace, env: dict[str, str]) -> int:
         environ=env,
     )
     actions.write_outputs({"tag": result.tag, "tag-sha": result.tag_sha}, env)
-    if result.outcome is PushOutcome.PUSHED:
+    if result.pushed:
         what = f"pushed annotated tag {result.tag} -> {result.commit[:12]} to {result.remote}"
     else:
         what = f"tag {result.tag} already on {result.remote} at {result.commit[:12]}: nothing to do"

@@ -18,7 +18,6 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from ..errors import CredentialError, RefExistsError, RemoteError
@@ -26,11 +25,6 @@ from ..redact import redact, redact_url, register_secret
 
 PEELED_SUFFIX = b"^{}"
 DEFAULT_TIMEOUT = 60.0
-
-
-class PushOutcome(Enum):
-    PUSHED = "pushed"
-    ALREADY_THERE = "already there"
 
 
 @dataclass(frozen=True)
@@ -68,46 +62,59 @@ def credentials_for(url: str, environ: Mapping[str, str]) -> Credentials | None:
     return Credentials("x-access-token", token)
 
 
-def push_tag(
-    repo: Any,
-    url: str,
-    ref: bytes,
-    tag_sha: bytes,
-    commit_sha: bytes,
-    environ: Mapping[str, str],
-    timeout: float = DEFAULT_TIMEOUT,
-) -> PushOutcome:
-    """Create ``ref`` -> ``tag_sha`` on the remote unless it already leads to ``commit_sha``.
+@dataclass(frozen=True)
+class RemoteTag:
+    """A tag the remote already has: the tag object and the commit it leads to."""
 
-    Fails (:class:`RefExistsError`) if the remote tag leads to another commit,
-    and (:class:`RemoteError`) if the remote rejects or cannot be reached.
-    ``commit_sha`` must already be on the remote (it was pushed to the base
-    branch), so only the tag object itself is sent: this works from a
-    shallow CI clone.
+    sha: bytes
+    commit: bytes
+
+
+class TagRemote:
+    """One remote, for one tag: read what it has, then push a new tag if needed.
+
+    Errors are one redacted line: :class:`CredentialError`, :class:`RemoteError`.
     """
-    from dulwich.client import get_transport_and_path
 
-    shown = redact_url(url)
-    creds = credentials_for(url, environ)
-    with _socket_timeout(timeout), _remote_errors(shown):
-        client, path = get_transport_and_path(
-            url,
-            config=repo.get_config_stack(),
-            operation="push",
-            quiet=True,
-            username=creds.username if creds else None,
-            password=creds.password if creds else None,
-        )
-        advertised = client.get_refs(path).refs
-        existing = advertised.get(ref)
-        if existing is not None:
-            return _compare_existing(repo, client, path, advertised, ref, existing, tag_sha, commit_sha, shown)
+    def __init__(self, repo: Any, url: str, environ: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.repo = repo
+        self.shown = redact_url(url)
+        self.timeout = timeout
+        creds = credentials_for(url, environ)
+        from dulwich.client import get_transport_and_path
 
-        raced: dict[bytes, bytes] = {}
+        with self._guard():
+            self.client, self.path = get_transport_and_path(
+                url,
+                config=repo.get_config_stack(),
+                operation="push",
+                quiet=True,
+                username=creds.username if creds else None,
+                password=creds.password if creds else None,
+            )
+
+    def existing(self, ref: bytes) -> RemoteTag | None:
+        """The remote's ``ref``, peeled to its commit (fetching the tag object if this clone lacks it)."""
+        with self._guard():
+            refs = self.client.get_refs(self.path).refs
+            sha = refs.get(ref)
+            if sha is None:
+                return None
+            return RemoteTag(sha, refs.get(ref + PEELED_SUFFIX) or self._peel(sha))
+
+    def push_new(self, ref: bytes, tag_sha: bytes, commit_sha: bytes) -> RemoteTag | None:
+        """Create ``ref`` -> ``tag_sha``; never overwrite.
+
+        Returns None when pushed, or the remote's tag if one appeared meanwhile.
+        ``commit_sha`` must already be on the remote (it was pushed to the base
+        branch), so only the tag object is sent: this works from a shallow clone.
+        """
+        raced: list[bytes] = []
+        repo = self.repo
 
         def update_refs(refs: dict[bytes, bytes]) -> dict[bytes, bytes]:
-            if ref in refs:  # created between our read and our push: decide below, never overwrite
-                raced[ref] = refs[ref]
+            if ref in refs:
+                raced.append(refs[ref])
                 return {}
             return {ref: tag_sha}
 
@@ -118,46 +125,27 @@ def push_tag(
                 known, want, shallow=repo.get_shallow(), ofs_delta=ofs_delta, progress=progress
             )
 
-        result = client.send_pack(path, update_refs, generate_pack_data)
-        if raced:
-            return _compare_existing(repo, client, path, {}, ref, raced[ref], tag_sha, commit_sha, shown)
+        with self._guard():
+            result = self.client.send_pack(self.path, update_refs, generate_pack_data)
+            if raced:
+                return RemoteTag(raced[0], self._peel(raced[0]))
         failures = {name: status for name, status in (result.ref_status or {}).items() if status is not None}
         if failures:
             detail = "; ".join(f"{name.decode('utf-8', 'replace')}: {status}" for name, status in failures.items())
-            raise RemoteError(redact(f"{shown} rejected the tag push ({detail})"))
-        return PushOutcome.PUSHED
+            raise RemoteError(redact(f"{self.shown} rejected the tag push ({detail})"))
+        return None
 
+    def _peel(self, sha: bytes) -> bytes:
+        from dulwich.object_store import peel_sha
 
-def _compare_existing(
-    repo: Any,
-    client: Any,
-    path: str,
-    advertised: Mapping[bytes, bytes | None],
-    ref: bytes,
-    existing: bytes,
-    tag_sha: bytes,
-    commit_sha: bytes,
-    shown: str,
-) -> PushOutcome:
-    if existing == tag_sha:
-        return PushOutcome.ALREADY_THERE
-    target = advertised.get(ref + PEELED_SUFFIX) or _peel(repo, client, path, existing)
-    if target == commit_sha:
-        return PushOutcome.ALREADY_THERE
-    name = ref.decode("utf-8", "replace").removeprefix("refs/tags/")
-    raise RefExistsError(
-        f"tag {name} on {shown} points to {target.decode()[:12]}, not to {commit_sha.decode()[:12]};"
-        " a different commit was released under this version: delete that tag or release a new version"
-    )
+        if sha not in self.repo.object_store:
+            self.client.fetch(self.path, self.repo, determine_wants=lambda refs, depth=None: [sha])
+        return peel_sha(self.repo.object_store, sha)[1].id
 
-
-def _peel(repo: Any, client: Any, path: str, sha: bytes) -> bytes:
-    """The commit a remote tag leads to; fetches the tag object if this clone lacks it."""
-    from dulwich.object_store import peel_sha
-
-    if sha not in repo.object_store:
-        client.fetch(path, repo, determine_wants=lambda refs, depth=None: [sha])
-    return peel_sha(repo.object_store, sha)[1].id
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        with _socket_timeout(self.timeout), _remote_errors(self.shown):
+            yield
 
 
 @contextmanager

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RefExistsError, RepositoryError
-from ..redact import redact_url
-from .remote import PushOutcome, push_tag, remote_url
+from .remote import TagRemote, remote_url
 
 # The identity Actions itself uses for github-actions[bot] commits.
 BOT_NAME = "github-actions[bot]"
@@ -29,8 +28,7 @@ class TagResult:
     tag: str
     tag_sha: str
     commit: str
-    created_locally: bool
-    outcome: PushOutcome
+    pushed: bool  # False: the remote already had it (a re-run)
     remote: str  # redacted, safe to print
 
 
@@ -78,41 +76,40 @@ def tagger_identity(repo: Any, environ: Mapping[str, str]) -> bytes:
     return f"{name} <{email}>".encode("utf-8")
 
 
-def ensure_local_tag(repo: Any, tag: str, commit: bytes, message: str, tagger: bytes, now: int) -> tuple[bytes, bool]:
-    """The annotated tag object for ``tag`` -> ``commit``: the existing one if it leads there, else a new one.
-
-    Returns (tag object id, created). Raises :class:`RefExistsError` when the
-    local tag leads to another commit.
-    """
+def local_tag(repo: Any, ref: bytes, commit: bytes) -> bytes | None:
+    """The local tag object for ``ref`` if it leads to ``commit``; None if absent; error if elsewhere."""
     from dulwich.object_store import peel_sha
-    from dulwich.objects import Commit, Tag
-    from dulwich.refs import check_ref_format
 
-    ref = b"refs/tags/" + tag.encode("utf-8")
-    if not check_ref_format(ref):
-        raise RefExistsError(f"tag name {tag!r} is not a valid git ref; check tag-format in [tool.directive-release]")
     existing = repo.refs.as_dict().get(ref)
-    if existing is not None:
-        target = peel_sha(repo.object_store, existing)[1].id
-        if target != commit:
-            raise RefExistsError(
-                f"local tag {tag} points to {target.decode()[:12]}, not to {commit.decode()[:12]};"
-                " delete the stray local tag (it was never pushed by this job) or check --commit"
-            )
-        return existing, False
+    if existing is None:
+        return None
+    target = peel_sha(repo.object_store, existing)[1].id
+    if target != commit:
+        raise RefExistsError(
+            f"local tag {_name(ref)} points to {target.decode()[:12]}, not to {commit.decode()[:12]};"
+            " delete the stray local tag (it is not on the remote) or check --commit"
+        )
+    return existing
+
+
+def create_local_tag(repo: Any, ref: bytes, commit: bytes, message: str, tagger: bytes, now: int) -> bytes:
+    """Write a new annotated tag object and ``ref`` (only if ``ref`` is still absent)."""
+    from dulwich.objects import Commit, Tag
 
     tag_object = Tag()
     tag_object.tagger = tagger
     tag_object.tag_time = now
     tag_object.tag_timezone = 0
-    tag_object.name = tag.encode("utf-8")
+    tag_object.name = _name(ref).encode("utf-8")
     tag_object.message = message.encode("utf-8")
     tag_object.object = (Commit, commit)
     repo.object_store.add_object(tag_object)
     if not repo.refs.add_if_new(ref, tag_object.id, message=b"directive-release-ci tag"):
-        # Another process created it between our read and our write: judge that one.
-        return ensure_local_tag(repo, tag, commit, message, tagger, now)
-    return tag_object.id, True
+        # Created by someone else between our read and our write: judge that one instead.
+        existing = local_tag(repo, ref, commit)
+        assert existing is not None
+        return existing
+    return tag_object.id
 
 
 def tag_release(
@@ -125,23 +122,38 @@ def tag_release(
     environ: Mapping[str, str],
     now: int | None = None,
 ) -> TagResult:
+    """Make ``tag`` -> the commit exist on the remote; a tag already leading there is success."""
+    from dulwich.refs import check_ref_format
+
+    ref = b"refs/tags/" + tag.encode("utf-8")
+    if not check_ref_format(ref):
+        raise RefExistsError(f"tag name {tag!r} is not a valid git ref; check tag-format in [tool.directive-release]")
     repo = open_repo(start)
     commit_sha = resolve_commit(repo, commit, environ)
-    tag_sha, created = ensure_local_tag(
-        repo,
-        tag,
-        commit_sha,
-        f"Release {version}\n",
-        tagger_identity(repo, environ),
-        int(time.time()) if now is None else now,
-    )
+    existing_local = local_tag(repo, ref, commit_sha)
     url = remote_url(repo, remote)
-    outcome = push_tag(repo, url, b"refs/tags/" + tag.encode("utf-8"), tag_sha, commit_sha, environ)
-    return TagResult(
-        tag=tag,
-        tag_sha=tag_sha.decode(),
-        commit=commit_sha.decode(),
-        created_locally=created,
-        outcome=outcome,
-        remote=redact_url(url),
-    )
+    target = TagRemote(repo, url, environ)
+
+    on_remote = target.existing(ref)
+    if on_remote is None:
+        tag_sha = existing_local or create_local_tag(
+            repo, ref, commit_sha, f"Release {version}\n", tagger_identity(repo, environ),
+            int(time.time()) if now is None else now,
+        )
+        on_remote = target.push_new(ref, tag_sha, commit_sha)
+        if on_remote is None:
+            return TagResult(tag, tag_sha.decode(), commit_sha.decode(), pushed=True, remote=target.shown)
+    if on_remote.commit != commit_sha:
+        raise RefExistsError(
+            f"tag {tag} on {target.shown} points to {on_remote.commit.decode()[:12]}, not to"
+            f" {commit_sha.decode()[:12]}; a different commit was released as {version}:"
+            " delete that tag or release a new version"
+        )
+    if existing_local is None and on_remote.sha in repo.object_store:
+        # Keep the clone consistent with the remote: same tag object, not a twin.
+        repo.refs.add_if_new(ref, on_remote.sha, message=b"directive-release-ci tag (from remote)")
+    return TagResult(tag, on_remote.sha.decode(), commit_sha.decode(), pushed=False, remote=target.shown)
+
+
+def _name(ref: bytes) -> str:
+    return ref.decode("utf-8", "replace").removeprefix("refs/tags/")
