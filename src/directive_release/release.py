@@ -198,18 +198,40 @@ def _raise_interrupted(signum: int, _frame: object) -> None:
 def apply(plan: Plan, *, on_step: Callable[[str], None] | None = None) -> None:
     """Run the steps; on any failure or interruption undo the done ones, in reverse."""
     journal: list[Step] = []
+    fault = _injected_fault()
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
-        for step in plan.steps:
+        for number, step in enumerate(plan.steps, 1):
             journal.append(step)  # before apply: undo must also clean up a half-done step
             step.apply()
             if on_step is not None:
                 on_step(step.describe())
+            if fault is not None and fault[1] == number:
+                _inject(fault[0])
     except BaseException as failure:
         _unwind(journal, failure)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+# Test-only fault injection, e.g. DIRECTIVE_RELEASE_FAULT=fail-after:3 (or sigint-, sigterm-,
+# sigkill-after:N): the test suite uses it to prove every step's undo on the real flow.
+FAULT_VARIABLE = "DIRECTIVE_RELEASE_FAULT"
+
+
+def _injected_fault() -> tuple[str, int] | None:
+    value = os.environ.get(FAULT_VARIABLE, "")
+    kind, _, number = value.partition("-after:")
+    if kind in ("fail", "sigint", "sigterm", "sigkill") and number.isdigit():
+        return kind, int(number)
+    return None
+
+
+def _inject(kind: str) -> None:
+    if kind == "fail":
+        raise ReleaseError(f"injected failure ({FAULT_VARIABLE})")
+    os.kill(os.getpid(), {"sigint": signal.SIGINT, "sigterm": signal.SIGTERM, "sigkill": signal.SIGKILL}[kind])
 
 
 class RollbackFailed(ReleaseError):
