@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import time
 from pathlib import Path
 
 import pytest
-from conftest import Project, git
+from support import Project, git
 from servers import (  # noqa: F401 - fixtures used by name
     GitDaemon,
     GitHttpServer,
@@ -152,7 +153,8 @@ def test_git_daemon_create_update_delete(project: Project, git_daemon: GitDaemon
     assert _server_refs(bare) == {"refs/tags/v1.2.3": first}
 
 
-def test_git_daemon_hook_rejection_raises_and_creates_nothing(project: Project, git_daemon: GitDaemon) -> None:
+def test_git_daemon_hook_rejection_raises_and_creates_nothing(project: Project, git_daemon: GitDaemon,
+                                                               capfd: pytest.CaptureFixture[str]) -> None:
     repo, config = _setup(project)
     bare = make_bare(git_daemon.base_path, reject_message="releases are frozen")
     with pytest.raises(RemoteError) as error:
@@ -161,6 +163,7 @@ def test_git_daemon_hook_rejection_raises_and_creates_nothing(project: Project, 
     assert message.startswith(f"push of {BRANCH} to {git_daemon.url()} rejected: pre-receive hook declined")
     assert "releases are frozen" in message
     assert _server_refs(bare) == {}
+    assert capfd.readouterr() == ("", "")  # dulwich's "Push to ... successful." never printed
 
 
 def test_stale_old_value_is_refused_never_forced(project: Project, git_daemon: GitDaemon) -> None:
@@ -281,6 +284,19 @@ def test_http_without_credentials_fails_without_prompting(project: Project, auth
     assert _server_refs(auth_server.project_root / "r.git") == {}
 
 
+def test_helper_credentials_approved_when_the_push_is_rejected_for_another_reason(
+        project: Project, tmp_path: Path) -> None:
+    log = tmp_path / "helper.log"
+    helper = (f"!f() {{ echo \"$1\" >> {log}; cat > /dev/null;"
+              " [ \"$1\" = get ] && echo username=bot && echo password=pw-5678; }; f")
+    with start_http_server(tmp_path / "srv", username="bot", password="pw-5678") as server:
+        make_bare(server.project_root, reject_message="frozen")
+        repo, config = _setup(project, ("credential.helper", helper))
+        with pytest.raises(RemoteError, match="pre-receive hook declined"):
+            push(repo, config, _remote(config, server.url()), [RefUpdate(BRANCH, None, _head(project))])
+    assert log.read_text().split() == ["get", "store"]
+
+
 def test_http_refused_helper_credentials_are_erased(project: Project, auth_server: GitHttpServer) -> None:
     home = Path(os.environ["HOME"])
     store = home / ".git-credentials"
@@ -392,7 +408,8 @@ def test_git_ssh_program_is_run_without_a_shell(project: Project, tmp_path: Path
     assert log.read_text().splitlines()[:3] == ["-o", "BatchMode=yes", "host"]
 
 
-def test_ssh_failure_is_one_line(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ssh_failure_is_one_line(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capfd: pytest.CaptureFixture[str]) -> None:
     script = tmp_path / "denied-ssh"
     script.write_text("#!/bin/sh\necho 'git@host: Permission denied (publickey).' >&2\nexit 255\n")
     script.chmod(0o755)
@@ -401,6 +418,7 @@ def test_ssh_failure_is_one_line(project: Project, tmp_path: Path, monkeypatch: 
     with pytest.raises(RemoteError) as error:
         push(repo, config, _remote(config, "ssh://host/srv/r.git"), [RefUpdate(BRANCH, None, _head(project))])
     assert "Permission denied (publickey)" in _one_line(error)
+    assert capfd.readouterr() == ("", "")  # ssh's stderr is kept, not passed through
 
 
 # --- unreachable and hung remotes ------------------------------------------------------------------
@@ -442,11 +460,18 @@ def test_hung_ssh_times_out(project: Project, tmp_path: Path, monkeypatch: pytes
     with pytest.raises(RemoteError) as error:
         list_remote_refs(repo, config, _remote(config, "ssh://host/r.git"), timeout=1)
     assert "timed out after 1s" in _one_line(error)
-    with pytest.raises(ProcessLookupError):
-        pid = int(pid_file.read_text())
-        os.kill(pid, 0)
-        os.waitpid(pid, os.WNOHANG)  # reaped already: raises ChildProcessError, not reached below
-        raise ProcessLookupError
+    _assert_gone(int(pid_file.read_text()))
+
+
+def _assert_gone(pid: int) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"process {pid} was left running")
 
 
 # --- secrets never leak ----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import select
+import signal
 import socket
 import subprocess
 import tempfile
@@ -160,12 +161,20 @@ class _TimeoutTCPGitClient(TCPGitClient):
     def __init__(self, host: str, port: int | None, timeout: float) -> None:
         super().__init__(host, port=port, quiet=True)
         self._timeout = timeout
+        self._sockets: list[socket.socket] = []
+
+    def close(self) -> None:
+        # dulwich leaves the socket open when the handshake fails; never leak it.
+        for sock in self._sockets:
+            sock.close()
+        self._sockets.clear()
 
     def _connect(self, cmd: bytes, path: str | bytes, protocol_version: int | None = None
                  ) -> tuple[Protocol, Callable[[], bool], IO[bytes] | None]:
         if not isinstance(path, bytes):
             path = path.encode(self._remote_path_encoding)
         sock = socket.create_connection((self._host, self._port), timeout=self._timeout)
+        self._sockets.append(sock)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         rfile = sock.makefile("rb", -1)
         wfile = sock.makefile("wb", 0)
@@ -258,6 +267,7 @@ class _TimedPipe:
         return bool(select.select([self._out], [], [], 0)[0])
 
     def close(self) -> None:
+        """Let ssh finish (bounded), then make sure it and its children are gone."""
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 try:
@@ -267,8 +277,16 @@ class _TimedPipe:
         try:
             self.proc.wait(timeout=self._timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: children too
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        self.stderr.close()
 
 
 def ssh_command(config: GitConfig, env: Mapping[str, str]) -> tuple[str, bool]:
@@ -299,6 +317,13 @@ class _BatchSSHVendor(SSHVendor):
         self._shell = shell
         self._timeout = timeout
         self._env = env
+        self._pipes: list[_TimedPipe] = []
+
+    def close_all(self) -> None:
+        """Kill every ssh still running (dulwich does not close on a failed handshake)."""
+        for pipe in self._pipes:
+            pipe.kill()
+        self._pipes.clear()
 
     def argv(self, host: str, command: bytes, username: str | None, port: int | None,
              protocol_version: int | None) -> tuple[list[str], dict[str, str]]:
@@ -333,7 +358,25 @@ class _BatchSSHVendor(SSHVendor):
         except OSError as exc:
             stderr.close()
             raise RemoteError(f"cannot run the ssh command '{redact(argv[0])}': {exc.strerror}") from exc
-        return _TimedPipe(proc, stderr, self._timeout)
+        pipe = _TimedPipe(proc, stderr, self._timeout)
+        self._pipes.append(pipe)
+        return pipe
+
+
+class _SSHClient(SSHGitClient):
+    """dulwich's ssh client whose ``close`` also ends the ssh processes it started."""
+
+    def __init__(self, parts: UrlParts, vendor: _BatchSSHVendor) -> None:
+        super().__init__(parts.host, port=parts.port, username=parts.username, vendor=vendor, quiet=True)
+        self._batch_vendor = vendor
+
+    def close(self) -> None:
+        self._batch_vendor.close_all()
+
+
+class _HttpClient(Urllib3HttpGitClient):
+    def close(self) -> None:
+        self.pool_manager.clear()
 
 
 # --- building a client ------------------------------------------------------------------
@@ -351,7 +394,7 @@ class _Connection:
 
 
 def _http_client(parts: UrlParts, url: str, config: GitConfig, timeout: float,
-                 username: str | None, password: str | None) -> Urllib3HttpGitClient:
+                 username: str | None, password: str | None) -> _HttpClient:
     import urllib3
 
     base_url = strip_userinfo(url)
@@ -359,7 +402,7 @@ def _http_client(parts: UrlParts, url: str, config: GitConfig, timeout: float,
     manager = default_urllib3_manager(view, base_url=base_url, timeout=timeout)  # type: ignore[arg-type]
     # urllib3 retries reads three times by default: a hung server would take 4x the time-out.
     manager.connection_pool_kw["retries"] = urllib3.Retry(total=0, redirect=False, raise_on_redirect=False)
-    return Urllib3HttpGitClient(base_url, pool_manager=manager, config=view,  # type: ignore[arg-type]
+    return _HttpClient(base_url, pool_manager=manager, config=view,  # type: ignore[arg-type]
                                 username=username, password=password, timeout=timeout, quiet=True)
 
 
@@ -375,7 +418,7 @@ def _connect(config: GitConfig, url: str, timeout: float, env: Mapping[str, str]
     if parts.kind == "ssh":
         command, shell = ssh_command(config, env)
         vendor = _BatchSSHVendor(command, shell, timeout, env)
-        client = SSHGitClient(parts.host, port=parts.port, username=parts.username, vendor=vendor, quiet=True)
+        client = _SSHClient(parts, vendor)
         return _Connection(client, parts.path, url, parts)
     source = None
     if username is None and parts.username is not None:
@@ -478,6 +521,12 @@ def _with_credentials(config: GitConfig, url: str, timeout: float, env: Mapping[
             f"{action} {where}: authentication failed with the credentials from the credential"
             " helper; they have been erased from it, store a valid token"
         ) from None
+    except RemoteError as exc:
+        if not _is_timeout(exc) and "connection refused" not in str(exc):
+            # The server accepted the credentials and refused something else (a hook, a
+            # moved ref): git approves them in that case too.
+            credentials.approve(config, url, username, password, env)
+        raise
     credentials.approve(config, url, username, password, env)
     return result
 
