@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git
+from support import git
 from directive_release import suggest
 from directive_release.config import Settings
 from directive_release.git.repo import discover, read_head
