@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import git
+from support import git
 
 from directive_release.errors import CredentialError
 from directive_release.git import credentials

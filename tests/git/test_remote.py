@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import git
+from support import git
 
 from directive_release.errors import RemoteError
 from directive_release.git.config import load_config
