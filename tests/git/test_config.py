@@ -17,7 +17,7 @@ from directive_release.git.config import (
     wildmatch,
 )
 from directive_release.git.repo import discover
-from tests.conftest import Project, git, make_project
+from support import Project, git, make_project
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from directive_release.errors import ConfigError, IdentityError
 from directive_release.git.config import load_config
 from directive_release.git.identity import Identity, parse_git_date, resolve_identities
 from directive_release.git.repo import discover
-from tests.conftest import Project, git, make_project
+from support import Project, git, make_project
 
 IDENTITY_VARS = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
 
