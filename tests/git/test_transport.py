@@ -96,6 +96,24 @@ def test_plain_path_remote_update_and_delete(project: Project) -> None:
     assert BRANCH not in _server_refs(project.remote)
 
 
+def test_relative_path_is_relative_to_the_work_tree(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, config = _setup(project, ("remote.rel.url", "../remote.git"))
+    assert project.remote is not None
+    (project.path / "sub").mkdir()
+    monkeypatch.chdir(project.path / "sub")  # git resolves it from the top, not from here
+    remote = resolve_remote(config, "rel")
+    push(repo, config, remote, [RefUpdate(BRANCH, None, _head(project))])
+    assert BRANCH in _server_refs(project.remote)
+    assert list_remote_refs(repo, config, remote) == _ls_remote(project.path, "../remote.git")
+
+
+def test_missing_local_repository(project: Project, tmp_path: Path) -> None:
+    repo, config = _setup(project)
+    with pytest.raises(RemoteError) as error:
+        list_remote_refs(repo, config, _remote(config, str(tmp_path / "nowhere.git")))
+    assert "not a git repository" in _one_line(error)
+
+
 def test_file_url_ignores_remote_hooks_as_documented(project: Project) -> None:
     """dulwich's in-process LocalGitClient never runs the remote's hooks (module docstring)."""
     repo, config = _setup(project)

@@ -561,6 +561,15 @@ def _decode_refs(refs: Mapping[bytes, bytes | None]) -> dict[str, str]:
             if sha is not None}
 
 
+def _locate(repo: Repository, url: str) -> str:
+    """A relative local path is relative to the work tree's top, as git chdirs there first."""
+    if parse_url(url).kind == "local" and "://" not in url:
+        path = os.path.expanduser(url)
+        if not os.path.isabs(path):
+            return str(repo.worktree / path)
+    return url
+
+
 def list_remote_refs(repo: Repository, config: GitConfig, remote: Remote, *, timeout: float = 30.0,
                      for_push: bool = True, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """``git ls-remote <remote>``: every ref (``^{}`` peeled tags included) to its object id.
@@ -576,7 +585,7 @@ def list_remote_refs(repo: Repository, config: GitConfig, remote: Remote, *, tim
             connection.client, LocalGitClient) else connection.path)
         return _decode_refs(result.refs)
 
-    return _with_credentials(config, url, timeout, environ, "listing refs of", where, ls)
+    return _with_credentials(config, _locate(repo, url), timeout, environ, "listing refs of", where, ls)
 
 
 class _Refused(RemoteError):
@@ -640,7 +649,7 @@ def push(repo: Repository, config: GitConfig, remote: Remote, updates: Sequence[
         return connection.client.send_pack(path, update_refs, local.generate_pack_data, progress=progress)
 
     try:
-        result = _with_credentials(config, url, timeout, environ, "push to", where, send)
+        result = _with_credentials(config, _locate(repo, url), timeout, environ, "push to", where, send)
     finally:
         local.close()
     statuses: dict[bytes, str | None] = result.ref_status or {}
