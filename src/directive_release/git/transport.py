@@ -403,7 +403,7 @@ def _http_client(parts: UrlParts, url: str, config: GitConfig, timeout: float,
     # urllib3 retries reads three times by default: a hung server would take 4x the time-out.
     manager.connection_pool_kw["retries"] = urllib3.Retry(total=0, redirect=False, raise_on_redirect=False)
     return _HttpClient(base_url, pool_manager=manager, config=view,  # type: ignore[arg-type]
-                                username=username, password=password, timeout=timeout, quiet=True)
+                       username=username, password=password, timeout=timeout, quiet=True)
 
 
 def _connect(config: GitConfig, url: str, timeout: float, env: Mapping[str, str],
@@ -461,17 +461,21 @@ def _one_line(text: str, limit: int = 300) -> str:
     return redact(line[:limit])
 
 
+class _Unreachable(RemoteError):
+    """No answer from the server at all (time-out, refused, unknown host)."""
+
+
 def _remote_error(exc: BaseException, action: str, where: str, timeout: float) -> RemoteError:
     """Turn whatever dulwich, the socket or ssh raised into one redacted line."""
     if isinstance(exc, RemoteError):
         return exc
     if _is_timeout(exc):
-        return RemoteError(f"{action} {where} timed out after {timeout:g}s; check the network or the remote URL")
+        return _Unreachable(f"{action} {where} timed out after {timeout:g}s; check the network or the remote URL")
     for item in _chain(exc):
         if isinstance(item, ConnectionRefusedError):
-            return RemoteError(f"{action} {where} failed: connection refused; is the server running?")
+            return _Unreachable(f"{action} {where} failed: connection refused; is the server running?")
         if isinstance(item, socket.gaierror):
-            return RemoteError(f"{action} {where} failed: cannot resolve the host name")
+            return _Unreachable(f"{action} {where} failed: cannot resolve the host name")
     if isinstance(exc, NotGitRepository):
         return RemoteError(f"{action} {where} failed: not a git repository (check the remote URL)")
     if isinstance(exc, HangupException):
@@ -522,7 +526,7 @@ def _with_credentials(config: GitConfig, url: str, timeout: float, env: Mapping[
             " helper; they have been erased from it, store a valid token"
         ) from None
     except RemoteError as exc:
-        if not _is_timeout(exc) and "connection refused" not in str(exc):
+        if not isinstance(exc, _Unreachable):
             # The server accepted the credentials and refused something else (a hook, a
             # moved ref): git approves them in that case too.
             credentials.approve(config, url, username, password, env)
