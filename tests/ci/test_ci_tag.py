@@ -163,8 +163,28 @@ def test_rejected_push_fails(project: Project, git_daemon) -> None:
     hook.chmod(0o755)
     result = _tag(project.path, "--remote", f"{url}/widget.git")
     assert result.returncode == 1
-    assert "rejected" in result.stderr
+    assert "rejected" in result.stderr and "tags are frozen" in result.stderr
     assert git(served, "tag").strip() == ""
+
+
+def test_tag_created_by_someone_else_meanwhile_on_the_same_commit_is_success(project: Project, git_daemon) -> None:
+    # The remote refuses our push because the same release was tagged between our look and our push.
+    url, base = git_daemon
+    served = _served_copy(project, base)
+    head = project.git("rev-parse", "HEAD").strip()
+    hook = served / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\n"
+        "unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n"
+        f"git tag -a {TAG} -m 'concurrent run' {head} && echo 'tag exists' >&2\n"
+        "exit 1\n"
+    )
+    hook.chmod(0o755)
+    result = _tag(project.path, "--remote", f"{url}/widget.git")
+    assert result.returncode == 0, result.stderr
+    assert "already" in result.stderr
+    concurrent = git(served, "rev-parse", TAG).strip()
+    assert read_outputs(project.path.parent / "github-output.txt")["tag-sha"] == concurrent
 
 
 # --- smart HTTP: GITHUB_TOKEN as x-access-token, only for the GitHub server ------------------------

@@ -1,29 +1,35 @@
-"""Push one tag to a remote with dulwich, idempotently, with the Actions token.
+"""Read a remote's release tag and push a new one, through the shared ``git.transport``.
 
-Stand-in until ``directive_release.git.transport`` (push with per-ref status
-checks, credentials, time-outs) can be shared: the CI helper needs only
-"read the remote's refs, push one new tag, fail on any rejected ref".
+``git.transport`` does the wire work (time-outs, per-ref status checks, one
+redacted error line); this module adds what the CI job needs on top:
 
-With ``actions/checkout``'s ``persist-credentials: false`` the clone has no
-credential, so for an https remote on the GitHub server (``GITHUB_SERVER_URL``)
-the job's ``GITHUB_TOKEN`` is used as basic auth ``x-access-token:<token>``.
-It is sent to that host only and never printed: every message here goes
-through :func:`redact`.
+- The Actions token. With ``actions/checkout``'s ``persist-credentials: false``
+  the clone has no credential, so for an http(s) remote on the GitHub server
+  (``GITHUB_SERVER_URL``) the job's ``GITHUB_TOKEN`` becomes basic auth
+  ``x-access-token:<token>``: sent to that host only, registered as a secret
+  so no message can show it.
+- The commit a remote tag leads to, also over file:// (which advertises no
+  peeled ``^{}`` entries), so a re-run can tell "already released here" from
+  "released elsewhere".
+- "Created meanwhile": a push refused because the tag appeared since we looked
+  is judged like a tag that was there from the start.
 """
 
 from __future__ import annotations
 
-import socket
 import urllib.parse
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import CredentialError, RefExistsError, RemoteError
-from ..redact import redact, redact_url, register_secret
+from ..errors import CredentialError, RemoteError
+from ..git.config import load_config
+from ..git.remote import Remote, parse_url, resolve_remote
+from ..git.repo import Repository
+from ..git.transport import RefUpdate, list_remote_refs, push
+from ..redact import register_secret
 
-PEELED_SUFFIX = b"^{}"
+PEELED_SUFFIX = "^{}"
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -33,18 +39,12 @@ class Credentials:
     password: str
 
 
-def remote_url(repo: Any, remote: str) -> str:
-    """A remote name's push URL (``pushurl`` first, as git does), or ``remote`` itself if it is a URL/path."""
-    if "/" in remote or ":" in remote:
-        return remote
-    config = repo.get_config_stack()
-    section = (b"remote", remote.encode())
-    for key in (b"pushurl", b"url"):
-        try:
-            return config.get(section, key).decode("utf-8")
-        except KeyError:
-            continue
-    raise RemoteError(f"no remote named {remote!r}; pass --remote URL or add it (git remote add {remote} URL)")
+@dataclass(frozen=True)
+class RemoteTag:
+    """A tag the remote already has: the tag object and the commit it leads to."""
+
+    sha: str
+    commit: str
 
 
 def credentials_for(url: str, environ: Mapping[str, str]) -> Credentials | None:
@@ -62,117 +62,79 @@ def credentials_for(url: str, environ: Mapping[str, str]) -> Credentials | None:
     return Credentials("x-access-token", token)
 
 
-@dataclass(frozen=True)
-class RemoteTag:
-    """A tag the remote already has: the tag object and the commit it leads to."""
-
-    sha: bytes
-    commit: bytes
+def _with_credentials(url: str, creds: Credentials) -> str:
+    parts = urllib.parse.urlsplit(url)
+    userinfo = f"{urllib.parse.quote(creds.username, safe='')}:{urllib.parse.quote(creds.password, safe='')}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
 
 
 class TagRemote:
-    """One remote, for one tag: read what it has, then push a new tag if needed.
+    """One remote (a name from git config, or a URL/path), for one release tag."""
 
-    Errors are one redacted line: :class:`CredentialError`, :class:`RemoteError`.
-    """
-
-    def __init__(self, repo: Any, url: str, environ: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.repo = repo
-        self.shown = redact_url(url)
+    def __init__(self, repository: Repository, local: Any, remote: str, environ: Mapping[str, str],
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.repository = repository
+        self.local = local  # dulwich Repo of the same work tree
+        self.environ = environ
         self.timeout = timeout
-        creds = credentials_for(url, environ)
-        from dulwich.client import get_transport_and_path
+        self.config = load_config(repository, environ)
+        resolved = resolve_remote(self.config, remote)
+        self.shown = resolved.display_url()
+        creds = credentials_for(resolved.push_url, environ)
+        if creds is not None:
+            url = _with_credentials(resolved.push_url, creds)
+            resolved = Remote(resolved.name, resolved.fetch_url, url, ())
+        self.remote = resolved
 
-        with self._guard():
-            self.client, self.path = get_transport_and_path(
-                url,
-                config=repo.get_config_stack(),
-                operation="push",
-                quiet=True,
-                username=creds.username if creds else None,
-                password=creds.password if creds else None,
-            )
+    def existing(self, ref: str) -> RemoteTag | None:
+        """The remote's ``ref`` and the commit it leads to, or None if absent."""
+        refs = self._call(lambda: list_remote_refs(
+            self.repository, self.config, self.remote, timeout=self.timeout, for_push=True, env=self.environ))
+        sha = refs.get(ref)
+        if sha is None:
+            return None
+        return RemoteTag(sha, refs.get(ref + PEELED_SUFFIX) or self._peel(ref, sha))
 
-    def existing(self, ref: bytes) -> RemoteTag | None:
-        """The remote's ``ref``, peeled to its commit (fetching the tag object if this clone lacks it)."""
-        with self._guard():
-            refs = self.client.get_refs(self.path).refs
-            sha = refs.get(ref)
-            if sha is None:
-                return None
-            return RemoteTag(sha, refs.get(ref + PEELED_SUFFIX) or self._peel(sha))
-
-    def push_new(self, ref: bytes, tag_sha: bytes, commit_sha: bytes) -> RemoteTag | None:
-        """Create ``ref`` -> ``tag_sha``; never overwrite.
-
-        Returns None when pushed, or the remote's tag if one appeared meanwhile.
-        ``commit_sha`` must already be on the remote (it was pushed to the base
-        branch), so only the tag object is sent: this works from a shallow clone.
-        """
-        raced: list[bytes] = []
-        repo = self.repo
-
-        def update_refs(refs: dict[bytes, bytes]) -> dict[bytes, bytes]:
-            if ref in refs:
-                raced.append(refs[ref])
-                return {}
-            return {ref: tag_sha}
-
-        def generate_pack_data(have: Any, want: Any, ofs_delta: bool = False, progress: Any = None) -> Any:
-            store = repo.object_store
-            known = {sha for sha in have if sha in store} | {commit_sha}
-            return store.generate_pack_data(
-                known, want, shallow=repo.get_shallow(), ofs_delta=ofs_delta, progress=progress
-            )
-
-        with self._guard():
-            result = self.client.send_pack(self.path, update_refs, generate_pack_data)
-            if raced:
-                return RemoteTag(raced[0], self._peel(raced[0]))
-        failures = {name: status for name, status in (result.ref_status or {}).items() if status is not None}
-        if failures:
-            detail = "; ".join(f"{name.decode('utf-8', 'replace')}: {status}" for name, status in failures.items())
-            raise RemoteError(redact(f"{self.shown} rejected the tag push ({detail})"))
+    def push_new(self, ref: str, tag_sha: str) -> RemoteTag | None:
+        """Create ``ref`` -> ``tag_sha`` (never overwrite). None when pushed, else the tag found there."""
+        try:
+            self._call(lambda: push(self.repository, self.config, self.remote, [RefUpdate(ref, None, tag_sha)],
+                                    timeout=self.timeout, env=self.environ))
+        except RemoteError:
+            # Refused because the tag appeared meanwhile? Then judge that tag; else the error stands.
+            found = self.existing(ref)
+            if found is not None and found.sha != tag_sha:
+                return found
+            raise
         return None
 
-    def _peel(self, sha: bytes) -> bytes:
+    def _peel(self, ref: str, sha: str) -> str:
+        """The commit behind a remote tag object (file:// advertises no ``^{}`` entries)."""
         from dulwich.object_store import peel_sha
+        from dulwich.repo import Repo
 
-        if sha not in self.repo.object_store:
-            self.client.fetch(self.path, self.repo, determine_wants=lambda refs, depth=None: [sha])
-        return peel_sha(self.repo.object_store, sha)[1].id
+        store = self.local.object_store
+        if sha.encode() not in store:
+            parts = parse_url(self.remote.push_url)
+            if parts.kind != "local":
+                raise RemoteError(
+                    f"{self.shown} has {ref} at {sha[:12]} without saying which commit it tags;"
+                    f" fetch it (git fetch {self.remote.name} tag {ref.removeprefix('refs/tags/')}) and re-run"
+                )
+            with Repo(parts.path) as remote_repo:
+                # Copy only the tag objects, so the local ref can match the remote's.
+                current = remote_repo.object_store[sha.encode()]
+                while current.type_name == b"tag":
+                    store.add_object(current)
+                    current = remote_repo.object_store[current.object[1]]
+                return current.id.decode()
+        return peel_sha(store, sha.encode())[1].id.decode()
 
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        with _socket_timeout(self.timeout), _remote_errors(self.shown):
-            yield
-
-
-@contextmanager
-def _socket_timeout(seconds: float) -> Iterator[None]:
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(previous)
-
-
-@contextmanager
-def _remote_errors(shown: str) -> Iterator[None]:
-    """Turn dulwich's transport exceptions into one redacted line."""
-    from dulwich.client import HTTPUnauthorized
-    from dulwich.errors import GitProtocolError, HangupException, NotGitRepository, ObjectMissing
-
-    try:
-        yield
-    except (RefExistsError, RemoteError):
-        raise
-    except HTTPUnauthorized:
-        raise CredentialError(
-            f"{shown}: authentication failed; the job needs 'contents: write' and GITHUB_TOKEN in its environment"
-        ) from None
-    except NotGitRepository:
-        raise RemoteError(f"{shown}: not a git repository") from None
-    except (HangupException, GitProtocolError, ObjectMissing, OSError, KeyError) as exc:
-        raise RemoteError(redact(f"{shown}: push failed ({type(exc).__name__}: {exc})")) from None
+    def _call(self, operation: Any) -> Any:
+        try:
+            return operation()
+        except CredentialError:
+            raise CredentialError(
+                f"push to {self.shown}: authentication failed; the job needs 'permissions: contents: write'"
+                " and GITHUB_TOKEN in the step's environment"
+            ) from None

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RefExistsError, RepositoryError
-from .remote import TagRemote, remote_url
+from ..git.repo import Repository, discover
+from .remote import TagRemote
 
 # The identity Actions itself uses for github-actions[bot] commits.
 BOT_NAME = "github-actions[bot]"
@@ -32,15 +33,10 @@ class TagResult:
     remote: str  # redacted, safe to print
 
 
-def open_repo(start: Path) -> Any:
-    """The dulwich repository of the work tree containing ``start``."""
-    from dulwich.errors import NotGitRepository
-    from dulwich.repo import Repo
-
-    try:
-        return Repo.discover(str(start))
-    except NotGitRepository:
-        raise RepositoryError(f"{start}: not inside a git repository; run in the checked-out project") from None
+def open_repo(start: Path) -> tuple[Repository, Any]:
+    """The work tree containing ``start``: as found by ``git.repo.discover`` and as a dulwich Repo."""
+    repository = discover(start)
+    return repository, repository.dulwich()
 
 
 def resolve_commit(repo: Any, commit: str | None, environ: Mapping[str, str]) -> bytes:
@@ -87,7 +83,7 @@ def local_tag(repo: Any, ref: bytes, commit: bytes) -> bytes | None:
     if target != commit:
         raise RefExistsError(
             f"local tag {_name(ref)} points to {target.decode()[:12]}, not to {commit.decode()[:12]};"
-            " delete the stray local tag (it is not on the remote) or check --commit"
+            f" delete the stray local tag (git tag -d {_name(ref)}) or check --commit"
         )
     return existing
 
@@ -128,31 +124,33 @@ def tag_release(
     ref = b"refs/tags/" + tag.encode("utf-8")
     if not check_ref_format(ref):
         raise RefExistsError(f"tag name {tag!r} is not a valid git ref; check tag-format in [tool.directive-release]")
-    repo = open_repo(start)
-    commit_sha = resolve_commit(repo, commit, environ)
-    existing_local = local_tag(repo, ref, commit_sha)
-    url = remote_url(repo, remote)
-    target = TagRemote(repo, url, environ)
+    repository, repo = open_repo(start)
+    try:
+        commit_sha = resolve_commit(repo, commit, environ)
+        existing_local = local_tag(repo, ref, commit_sha)
+        target = TagRemote(repository, repo, remote, environ)
 
-    on_remote = target.existing(ref)
-    if on_remote is None:
-        tag_sha = existing_local or create_local_tag(
-            repo, ref, commit_sha, f"Release {version}\n", tagger_identity(repo, environ),
-            int(time.time()) if now is None else now,
-        )
-        on_remote = target.push_new(ref, tag_sha, commit_sha)
+        on_remote = target.existing(ref.decode())
         if on_remote is None:
-            return TagResult(tag, tag_sha.decode(), commit_sha.decode(), pushed=True, remote=target.shown)
-    if on_remote.commit != commit_sha:
-        raise RefExistsError(
-            f"tag {tag} on {target.shown} points to {on_remote.commit.decode()[:12]}, not to"
-            f" {commit_sha.decode()[:12]}; a different commit was released as {version}:"
-            " delete that tag or release a new version"
-        )
-    if existing_local is None and on_remote.sha in repo.object_store:
-        # Keep the clone consistent with the remote: same tag object, not a twin.
-        repo.refs.add_if_new(ref, on_remote.sha, message=b"directive-release-ci tag (from remote)")
-    return TagResult(tag, on_remote.sha.decode(), commit_sha.decode(), pushed=False, remote=target.shown)
+            tag_sha = existing_local or create_local_tag(
+                repo, ref, commit_sha, f"Release {version}\n", tagger_identity(repo, environ),
+                int(time.time()) if now is None else now,
+            )
+            on_remote = target.push_new(ref.decode(), tag_sha.decode())
+            if on_remote is None:
+                return TagResult(tag, tag_sha.decode(), commit_sha.decode(), pushed=True, remote=target.shown)
+        if on_remote.commit != commit_sha.decode():
+            raise RefExistsError(
+                f"tag {tag} on {target.shown} points to {on_remote.commit[:12]}, not to"
+                f" {commit_sha.decode()[:12]}; a different commit was released as {version}:"
+                " delete that tag or release a new version"
+            )
+        if existing_local is None and on_remote.sha.encode() in repo.object_store:
+            # Keep the clone consistent with the remote: the same tag object, not a twin.
+            repo.refs.add_if_new(ref, on_remote.sha.encode(), message=b"directive-release-ci tag (from remote)")
+        return TagResult(tag, on_remote.sha, commit_sha.decode(), pushed=False, remote=target.shown)
+    finally:
+        repo.close()
 
 
 def _name(ref: bytes) -> str:
