@@ -13,11 +13,16 @@ import pytest
 from support import PYPROJECT, Project, git, make_project, run_cli
 
 
-def _refused(project: Project, *args: str, message: str, env: dict[str, str] | None = None) -> str:
+def _refused(project: Project, *args: str, message: str, env: dict[str, str] | None = None,
+             hook_output: bool = False) -> str:
+    """Exit 1, one line of ours on stderr (a hook's own output may precede it), nothing changed."""
     before = project.snapshot()
     result = run_cli(*args, cwd=project.path, env=env)
     assert result.returncode == 1, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
+    if hook_output:
+        assert sum(line.startswith("directive-release: ") for line in lines) == 1, result.stderr
+        lines = lines[-1:]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("directive-release: ")
     assert message in lines[0], lines[0]
@@ -200,7 +205,7 @@ def test_rejecting_pre_commit_hook_rolls_back(project: Project) -> None:
     hook = project.path / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho 'lint says no' >&2\nexit 1\n")
     hook.chmod(0o755)
-    line = _refused(project, "patch", "--yes", message="pre-commit")
+    line = _refused(project, "patch", "--yes", message="pre-commit hook failed (exit 1)", hook_output=True)
     assert "nothing was changed" in line
     hook.unlink()
     assert run_cli("patch", "--yes", cwd=project.path).returncode == 0
