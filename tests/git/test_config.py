@@ -462,3 +462,21 @@ def _valid_branch(repo: Path, name: str) -> bool:
 def test_git_config_is_immutable_snapshot() -> None:
     config = GitConfig([], {})
     assert config.get("a.b") is None and config.get_all("a.b") == [] and "a.b" not in config
+
+
+def test_hasconfig_pass_and_remote_urls_in_other_conditional_includes(project, isolated_git_env: Path) -> None:
+    # A remote URL in a gitdir:-included file, next to a hasconfig: condition: git's verdict, either way.
+    with_url = isolated_git_env / "with-url.inc"
+    with_url.write_text('[remote "mirror"]\n\turl = https://mirror.test/x.git\n')
+    plain = isolated_git_env / "plain.inc"
+    plain.write_text("[cond]\n\tv = hasconfig\n")
+    git(project.path, "config", f"includeIf.gitdir:{project.path}/.git.path", str(with_url))
+    git(project.path, "config", "includeIf.hasconfig:remote.*.url:https://mirror.test/**.path", str(plain))
+    result = subprocess.run(["git", "config", "--get-all", "cond.v"], cwd=project.path, capture_output=True,
+                            text=True)
+    if result.returncode == 0:
+        assert load_config(discover(project.path)).get_all("cond.v") == result.stdout.splitlines()
+    else:
+        with pytest.raises(ConfigError, match="remote URLs cannot be configured"):
+            load_config(discover(project.path))
+        assert "remote URLs cannot be configured" in result.stderr

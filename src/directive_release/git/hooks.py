@@ -133,7 +133,11 @@ def read_commit_editmsg(repo: Repository) -> str:
 
 def run_hook(repo: Repository, config: GitConfig, name: str, args: Sequence[str] = (), *,
              env: Mapping[str, str] | None = None, timeout: float | None = None) -> None:
-    """Run hook ``name`` if git would; HookError when it fails, cannot start or times out."""
+    """Run hook ``name`` if git would; HookError when it fails, cannot start or times out.
+
+    ``env`` adds to (and overrides) our environment, e.g. :func:`commit_hook_env`.
+    ``timeout`` (seconds, default none, like git) stops the hook and its children.
+    """
     hook = find_hook(repo, config, name)
     if hook is None:
         _advise_ignored(repo, config, name)

@@ -57,7 +57,7 @@ def commit_signer(repo: Repository | None, config: GitConfig, env: Mapping[str, 
     if configured is not None and configured.value is None:
         raise configured.needs_value()
     # An empty user.signingKey is used as is (and fails), exactly as in git.
-    key = configured.value if configured is not None else _default_key(config, fmt, environ, timeout)
+    key = _default_key(config, fmt, environ, timeout) if configured is None else configured.value or ""
     if fmt == "ssh":
         if not key:
             raise SigningError("user.signingkey needs to be set for ssh signing"
