@@ -183,3 +183,17 @@ def test_usage_errors_exit_2(project: Project) -> None:
         result = run_cli(*args, "--yes", cwd=project.path)
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
+
+
+def test_sha256_repository(tmp_path: Path) -> None:
+    work = tmp_path / "sha256"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main", "--object-format=sha256")
+    (work / "pyproject.toml").write_text(PYPROJECT)
+    git(work, "add", "pyproject.toml")
+    git(work, "commit", "-q", "-m", "initial")
+    result = run_cli("patch", "--yes", "--no-push", cwd=work)
+    assert result.returncode == 0, result.stderr
+    project = Project(work)
+    commit = assert_released(project, "0.4.1", "0.4.2", pushed=False)
+    assert len(commit) == 64

@@ -171,14 +171,16 @@ class RunHook:
     name: str
     hook_path: Path
     new_bytes: bytes
+    author: "Identity"
 
     def describe(self) -> str:
         return f"run the {self.name} hook ({_display(self.hook_path, self.plan.repo.worktree)})"
 
     def apply(self) -> None:
-        from .git.hooks import run_hook
+        from .git.hooks import commit_hook_env, run_hook
 
-        run_hook(self.plan.repo, self.git_config, self.name, env={"GIT_INDEX_FILE": str(self.tx.lock_path)})
+        run_hook(self.plan.repo, self.git_config, self.name,
+                 env=commit_hook_env(self.plan.repo, self.author, self.tx.lock_path))
         if self.plan.project.path.read_bytes() != self.new_bytes:
             raise HookError(f"the {self.name} hook changed pyproject.toml; commit its fixes first, then release")
         if self.tx.lock_path.read_bytes() != self.tx.staged:
@@ -227,14 +229,14 @@ class Commit:
         message = self.plan.message.rstrip("\n") + "\n"
         if self.commit_msg_hook is None:
             return message
-        from .git.hooks import run_hook
+        from .git.hooks import commit_hook_env, read_commit_editmsg, run_hook, write_commit_editmsg
 
-        path = self.plan.repo.gitdir / "COMMIT_EDITMSG"
-        self.editmsg_snapshot = refs.FileSnapshot(path)
-        path.write_text(message, encoding="utf-8")
-        run_hook(self.plan.repo, self.git_config, "commit-msg", [str(path)],
-                 env={"GIT_INDEX_FILE": str(self.tx.lock_path)})
-        edited = _cleanup_message(path.read_text(encoding="utf-8", errors="replace"))
+        repo = self.plan.repo
+        self.editmsg_snapshot = refs.FileSnapshot(repo.gitdir / "COMMIT_EDITMSG")
+        argument = write_commit_editmsg(repo, message)
+        run_hook(repo, self.git_config, "commit-msg", [argument],
+                 env=commit_hook_env(repo, self.author, self.tx.lock_path))
+        edited = _cleanup_message(read_commit_editmsg(repo))
         if not edited.strip():
             raise HookError("the commit-msg hook left an empty commit message")
         return edited
@@ -347,7 +349,7 @@ def build_steps(plan: "Plan", *, git_config: "GitConfig", author: "Identity", co
     ]
     pre_commit = find_hook(repo, git_config, "pre-commit")
     if pre_commit is not None:
-        steps.append(RunHook(plan, tx, git_config, "pre-commit", pre_commit, new_bytes))
+        steps.append(RunHook(plan, tx, git_config, "pre-commit", pre_commit, new_bytes, author))
     steps.append(Commit(plan, tx, stage, git_config, author, committer, who, signer,
                         find_hook(repo, git_config, "commit-msg")))
     if remote is not None:

@@ -127,6 +127,8 @@ def write_commit(
     commit.commit_time = committer.timestamp
     commit.commit_timezone = committer.tz_offset_seconds
     commit.message = message.encode("utf-8")
+    # dulwich picks the signature header (gpgsig / gpgsig-sha256) from the object format.
+    commit.object_format = _store(repo).object_format
     if sign is not None:
         commit.gpgsig = sign(commit.raw_without_sig())
     _store(repo).add_object(commit)
