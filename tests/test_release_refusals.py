@@ -243,3 +243,29 @@ def test_pre_commit_hook_sees_the_staged_index(project: Project) -> None:
     result = run_cli("patch", "--yes", cwd=project.path)
     assert result.returncode == 0, result.stderr
     assert out.read_text().splitlines() == ["pyproject.toml", 'version = "0.4.2"']
+
+
+def test_sigkill_after_every_step_is_recoverable(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    steps = _step_count(project)
+    for number in range(1, steps + 1):
+        before = project.snapshot()
+        killed = run_cli("patch", "--yes", cwd=project.path,
+                         env={"DIRECTIVE_RELEASE_FAULT": f"sigkill-after:{number}"})
+        assert killed.returncode == -9, (number, killed.stderr)
+        fsck = subprocess.run(["git", "fsck"], cwd=project.path, capture_output=True, text=True)
+        assert fsck.returncode == 0, fsck.stderr
+        again = run_cli("patch", "--yes", cwd=project.path)
+        assert again.returncode == 1, (number, again.stderr)
+        assert "directive-release --recover" in again.stderr
+        recovered = run_cli("--recover", cwd=project.path)
+        assert recovered.returncode == 0, (number, recovered.stderr)
+        assert project.snapshot() == before, f"state after --recover differs (killed after step {number})"
+        assert not (project.path / ".git" / "directive-release").exists()
+    assert run_cli("patch", "--yes", cwd=project.path).returncode == 0
+    assert project.git("log", "--format=%s", "-1").strip() == "chore(release): v0.4.2"
+
+
+def test_recover_with_nothing_to_recover(project: Project) -> None:
+    result = run_cli("--recover", cwd=project.path)
+    assert result.returncode == 1 and "nothing to recover" in result.stderr

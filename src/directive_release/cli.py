@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object on stdout (messages go to stderr); needs the part and"
                              " --yes or --dry-run, e.g. `patch --yes --json`")
+    parser.add_argument("--recover", action="store_true",
+                        help="undo a release that was killed half-way (e.g. by SIGKILL or a power cut),"
+                             " using the journal it left in .git/directive-release/")
     parser.add_argument("-C", dest="directory", metavar="PATH", type=Path,
                         help="run as if started in PATH (like git -C), e.g. `-C ../widget patch --yes`")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -111,9 +114,23 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def _recover(args: argparse.Namespace) -> int:
+    from .git.repo import discover
+    from .journal import recover
+
+    repo = discover(args.directory if args.directory is not None else Path.cwd())
+    done = recover(repo)
+    summary = "; ".join(done) if done else "nothing needed undoing"
+    print(f"Recovered the interrupted release: {summary}. The repository is as it was before it.")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     from . import release
     from .output import Console, release_summary, write_json
+
+    if args.recover:
+        return _recover(args)
 
     # Under --json, stdout carries the JSON object only: every human line goes to stderr.
     console = Console.create(json_mode=args.json)

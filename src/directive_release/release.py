@@ -19,6 +19,7 @@ from . import pyproject
 from .config import Settings
 from .errors import DirtyTreeError, Interrupted, RefExistsError, ReleaseError, RepositoryError
 from .git import repo as gitrepo
+from .journal import JournalWriter, check_no_leftover, new_journal
 from .version import Part, bump
 
 # Seconds to wait for the remote before calling it unreachable.
@@ -53,6 +54,12 @@ class Plan:
     pushed: bool = False
     pull_request_url: str | None = None
     remote_display: str | None = None
+    journal: "JournalWriter | None" = None
+
+    def record(self, **changes: object) -> None:
+        """Note progress in the on-disk recovery journal (a no-op outside ``apply``)."""
+        if self.journal is not None:
+            self.journal.update(**changes)
 
     @property
     def branch_ref(self) -> str:
@@ -73,6 +80,7 @@ class Step(Protocol):
 def make_plan(start: Path, options: Options) -> Plan:
     """Run every check; raise the first failure; change nothing."""
     repo = gitrepo.discover(start)
+    check_no_leftover(repo)
     gitrepo.check_no_operation_in_progress(repo)
     head = gitrepo.read_head(repo)
     project = pyproject.read(repo.worktree, display_root=repo.worktree)
@@ -200,6 +208,17 @@ def apply(plan: Plan, *, on_step: Callable[[str], None] | None = None) -> None:
     journal: list[Step] = []
     fault = _injected_fault()
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    writer = JournalWriter(plan.repo, new_journal(
+        plan.repo, branch_ref=plan.branch_ref, head_commit=plan.head.commit, pyproject_path=plan.project.path,
+        remote_name=plan.remote_name, tracking_ref=f"refs/remotes/{plan.remote_name}/{plan.branch}"
+        if plan.remote_name else None,
+    ))
+    try:
+        writer.create()
+    except BaseException:
+        signal.signal(signal.SIGTERM, previous)
+        raise
+    plan.journal = writer
     try:
         for number, step in enumerate(plan.steps, 1):
             journal.append(step)  # before apply: undo must also clean up a half-done step
@@ -209,9 +228,13 @@ def apply(plan: Plan, *, on_step: Callable[[str], None] | None = None) -> None:
             if fault is not None and fault[1] == number:
                 _inject(fault[0])
     except BaseException as failure:
-        _unwind(journal, failure)
+        _unwind(journal, failure)  # raises RollbackFailed, keeping the journal for --recover
+        writer.remove()
         raise
+    else:
+        writer.remove()
     finally:
+        plan.journal = None
         signal.signal(signal.SIGTERM, previous)
 
 
@@ -252,7 +275,8 @@ def _unwind(journal: Sequence[Step], failure: BaseException) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     if problems:
         raise RollbackFailed(
-            f"{_short(failure)}; rolling back also failed, finish by hand: " + "; ".join(problems)
+            f"{_short(failure)}; rolling back also failed ({'; '.join(problems)});"
+            " run directive-release --recover to finish putting the repository back"
         ) from failure
 
 

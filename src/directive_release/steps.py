@@ -47,6 +47,7 @@ class IndexTransaction:
 
 @dataclass
 class LockIndex:
+    plan: "Plan"
     tx: IndexTransaction
 
     def describe(self) -> str:
@@ -54,7 +55,12 @@ class LockIndex:
 
     def apply(self) -> None:
         self.tx.snapshot = refs.FileSnapshot(self.tx.repo.index_path)
-        self.tx.lock = refs.LockFile(self.tx.repo.index_path).acquire()
+        self.plan.record(index_lock_held=True)  # before: a kill right after acquiring must not orphan it
+        try:
+            self.tx.lock = refs.LockFile(self.tx.repo.index_path).acquire()
+        except BaseException:
+            self.plan.record(index_lock_held=False)
+            raise
 
     def undo(self) -> None:
         if self.tx.lock is not None and self.tx.lock.held:
@@ -217,6 +223,7 @@ class Commit:
             author=self.author, committer=self.committer, message=message, sign=self.signer,
         )
         self.plan.commit_id = commit_id
+        self.plan.record(commit_id=commit_id)  # before the ref moves, so recovery knows the commit
         subject = message.split("\n", 1)[0]
         refs.update_ref(repo, self.plan.branch_ref, commit_id, old=self.plan.head.commit,
                         reflog=(self.who, f"commit: {subject}"))
@@ -224,6 +231,7 @@ class Commit:
         assert self.tx.lock is not None
         self.tx.lock.commit()
         self.tx.committed = True
+        self.plan.record(index_lock_held=False)
 
     def _message(self) -> str:
         message = self.plan.message.rstrip("\n") + "\n"
@@ -275,6 +283,7 @@ class Push:
 
         assert self.plan.commit_id is not None
         self.attempted = True
+        self.plan.record(push_attempted=True)
         push(self.plan.repo, self.git_config, self.remote,
              [RefUpdate(self.plan.branch_ref, None, self.plan.commit_id)], timeout=self.timeout)
         self.plan.pushed = True
@@ -341,7 +350,7 @@ def build_steps(plan: "Plan", *, git_config: "GitConfig", author: "Identity", co
     tx = IndexTransaction(repo)
     stage = StageVersion(plan, tx, new_bytes)
     steps: list = [
-        LockIndex(tx),
+        LockIndex(plan, tx),
         CreateBranch(plan, who),
         SwitchBranch(plan, who),
         WriteVersion(plan, new_bytes),

@@ -1,0 +1,235 @@
+"""The on-disk recovery journal: what a release must put back if it dies mid-way.
+
+In-process failures are undone step by step (``release.apply``). A process that
+is killed (SIGKILL, power loss) cannot undo anything, so before its first
+change a release writes ``<gitdir>/directive-release/journal.json`` with
+everything needed to restore the repository as it was, and removes it when
+it finishes or has unwound. The next run finds a leftover journal and refuses,
+pointing to ``directive-release --recover``, which restores from it.
+
+The journal also serialises releases: it is created with O_EXCL, so a second
+release in the same repository refuses while the first is running.
+No credential is ever written here: only the remote's name.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import LockError, ReleaseError, RepositoryError
+from .git import refs
+from .git.repo import Repository, read_ref
+
+DIRNAME = "directive-release"
+
+
+def journal_dir(repo: Repository) -> Path:
+    return repo.gitdir / DIRNAME
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str | None) -> bytes | None:
+    return None if text is None else base64.b64decode(text)
+
+
+def _read_optional(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+@dataclass
+class Journal:
+    pid: int
+    branch_ref: str
+    head_commit: str
+    head_bytes: str | None
+    head_log_length: int | None
+    pyproject_bytes: str | None
+    pyproject_mtime_ns: int
+    config_bytes: str | None
+    editmsg_bytes: str | None
+    remote_name: str | None
+    tracking_ref: str | None
+    index_lock_held: bool = False
+    commit_id: str | None = None
+    push_attempted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def branch(self) -> str:
+        return self.branch_ref.removeprefix("refs/heads/")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_no_leftover(repo: Repository) -> None:
+    """Refuse while another release runs here, or a killed one left its journal."""
+    path = journal_dir(repo) / "journal.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        data = {}
+    pid = int(data.get("pid", 0) or 0)
+    branch = str(data.get("branch_ref", "")).removeprefix("refs/heads/") or "a release branch"
+    if pid and pid != os.getpid() and _pid_alive(pid):
+        raise LockError(f"another directive-release (pid {pid}) is releasing {branch} in this repository")
+    raise RepositoryError(
+        f"an interrupted release of {branch} (pid {pid}) left the repository half-done;"
+        " run directive-release --recover to put it back exactly as it was"
+    )
+
+
+class JournalWriter:
+    """Creates the journal before the first change, updates it, removes it at the end."""
+
+    def __init__(self, repo: Repository, journal: Journal) -> None:
+        self.repo = repo
+        self.journal = journal
+        self.directory = journal_dir(repo)
+        self.path = self.directory / "journal.json"
+
+    def create(self) -> None:
+        self.directory.mkdir(exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            check_no_leftover(self.repo)
+            raise LockError("another directive-release is releasing in this repository") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(asdict(self.journal), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        index = self.repo.index_path
+        if index.exists():
+            # A hard link keeps the original index: git replaces the index by rename, never in place.
+            try:
+                os.link(index, self.directory / "index.orig")
+            except OSError:
+                shutil.copyfile(index, self.directory / "index.orig")
+
+    def update(self, **changes: Any) -> None:
+        for key, value in changes.items():
+            setattr(self.journal, key, value)
+        tmp = self.directory / "journal.json.tmp"
+        tmp.write_text(json.dumps(asdict(self.journal)), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def new_journal(repo: Repository, *, branch_ref: str, head_commit: str, pyproject_path: Path,
+                remote_name: str | None, tracking_ref: str | None) -> Journal:
+    log_head = _read_optional(repo.gitdir / "logs" / "HEAD")
+    return Journal(
+        pid=os.getpid(),
+        branch_ref=branch_ref,
+        head_commit=head_commit,
+        head_bytes=_b64(_read_optional(repo.gitdir / "HEAD")),
+        head_log_length=None if log_head is None else len(log_head),
+        pyproject_bytes=_b64(_read_optional(pyproject_path)),
+        pyproject_mtime_ns=pyproject_path.stat().st_mtime_ns,
+        config_bytes=_b64(_read_optional(repo.commondir / "config")),
+        editmsg_bytes=_b64(_read_optional(repo.gitdir / "COMMIT_EDITMSG")),
+        remote_name=remote_name,
+        tracking_ref=tracking_ref,
+    )
+
+
+def _restore_file(path: Path, original: bytes | None) -> bool:
+    current = _read_optional(path)
+    if current == original:
+        return False
+    snapshot = refs.FileSnapshot(path)
+    snapshot.data = original
+    snapshot.restore()
+    return True
+
+
+def recover(repo: Repository) -> list[str]:
+    """Put the repository back as it was before the interrupted release; say what was done."""
+    directory = journal_dir(repo)
+    try:
+        data = json.loads((directory / "journal.json").read_text(encoding="utf-8"))
+        journal = Journal(**data)
+    except FileNotFoundError:
+        raise RepositoryError("nothing to recover: no interrupted release in this repository") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise RepositoryError(f"{directory}/journal.json is unreadable ({exc}); remove it after checking git status") from exc
+    if journal.pid != os.getpid() and _pid_alive(journal.pid):
+        raise LockError(f"directive-release (pid {journal.pid}) is still running; let it finish")
+    done: list[str] = []
+    known_commits = {journal.head_commit, journal.commit_id} - {None}
+    if journal.push_attempted and journal.commit_id and journal.remote_name:
+        done += _recover_remote(repo, journal)
+    if journal.tracking_ref and read_ref(repo, journal.tracking_ref) == journal.commit_id and journal.commit_id:
+        refs.delete_ref(repo, journal.tracking_ref, expected=journal.commit_id)
+        done.append(f"deleted {journal.tracking_ref}")
+    if _restore_file(repo.commondir / "config", _unb64(journal.config_bytes)):
+        done.append("restored .git/config")
+    _restore_file(repo.gitdir / "COMMIT_EDITMSG", _unb64(journal.editmsg_bytes))
+    lock = repo.index_path.with_name("index.lock")
+    if journal.index_lock_held and lock.exists():
+        lock.unlink()
+        done.append("removed the index lock it held")
+    original_index = directory / "index.orig"
+    if original_index.exists() and _read_optional(repo.index_path) != original_index.read_bytes():
+        _restore_file(repo.index_path, original_index.read_bytes())
+        done.append("restored the index")
+    pyproject_path = repo.worktree / "pyproject.toml"
+    if _restore_file(pyproject_path, _unb64(journal.pyproject_bytes)):
+        os.utime(pyproject_path, ns=(journal.pyproject_mtime_ns, journal.pyproject_mtime_ns))
+        done.append("restored pyproject.toml")
+    if _restore_file(repo.gitdir / "HEAD", _unb64(journal.head_bytes)):
+        done.append("switched HEAD back")
+    log_head = repo.gitdir / "logs" / "HEAD"
+    if journal.head_log_length is not None and log_head.exists() and log_head.stat().st_size > journal.head_log_length:
+        with open(log_head, "r+b") as handle:
+            handle.truncate(journal.head_log_length)
+    current = read_ref(repo, journal.branch_ref)
+    if current is not None and current in known_commits:
+        refs.delete_ref(repo, journal.branch_ref, expected=current)
+        done.append(f"deleted branch {journal.branch}")
+    shutil.rmtree(directory, ignore_errors=True)
+    return done
+
+
+def _recover_remote(repo: Repository, journal: Journal) -> list[str]:
+    from .git.config import load_config
+    from .git.remote import resolve_remote
+    from .git.transport import RefUpdate, list_remote_refs, push
+
+    assert journal.remote_name and journal.commit_id
+    config = load_config(repo)
+    remote = resolve_remote(config, journal.remote_name)
+    try:
+        remote_refs = list_remote_refs(repo, config, remote, timeout=30)
+        if remote_refs.get(journal.branch_ref) == journal.commit_id:
+            push(repo, config, remote, [RefUpdate(journal.branch_ref, journal.commit_id, None)], timeout=30)
+            return [f"deleted {journal.branch} on {remote.name}"]
+    except ReleaseError as exc:
+        raise ReleaseError(
+            f"could not reach {remote.name} to remove {journal.branch} ({exc}); try --recover again later"
+        ) from exc
+    return []
