@@ -15,6 +15,7 @@ UP = "\x1b[A"
 ENTER = "\r"
 CTRL_C = "\x03"
 ESC = "\x1b"
+CURSOR_POSITION_REQUEST = "\x1b[6n"
 
 
 class Terminal:
@@ -26,9 +27,16 @@ class Terminal:
                                    env=env, dimensions=(24, 80), encoding="utf-8", timeout=60)
         self.seen = ""
 
-    def _expect(self, pattern: str) -> None:
-        self.child.expect_exact(pattern)
-        self.seen += self.child.before + self.child.after
+    def _expect(self, pattern: str | type[pexpect.EOF]) -> None:
+        """Wait for ``pattern``, answering cursor-position requests as xterm does meanwhile.
+
+        prompt_toolkit asks where the cursor is (ESC [6n) and, unanswered, waits a
+        second for the reply before it exits; a real terminal replies at once.
+        """
+        while self.child.expect_exact([CURSOR_POSITION_REQUEST, pattern]) == 0:
+            self.seen += self.child.before
+            self.child.send("\x1b[1;1R")
+        self.seen += self.child.before + (self.child.after if isinstance(self.child.after, str) else "")
 
     def wait_for_choice(self) -> None:
         self._expect("Bump which part?")
@@ -41,8 +49,7 @@ class Terminal:
         self.child.send(keys)
 
     def finish(self) -> tuple[int, str]:
-        self.child.expect(pexpect.EOF)
-        self.seen += self.child.before
+        self._expect(pexpect.EOF)
         self.child.close()
         assert self.child.exitstatus is not None, f"killed by signal {self.child.signalstatus}"
         return self.child.exitstatus, self.seen
@@ -166,4 +173,5 @@ def test_yes_skips_the_confirmation_but_not_the_choice(project: Project) -> None
     assert code == 0, output
     assert "(y/N)" not in output
     assert project.git("symbolic-ref", "HEAD").strip() == "refs/heads/release/v0.5.0"
-    assert git(project.remote, "branch", "--list") .strip() == "main"  # type: ignore[arg-type]
+    remote_branches = git(project.remote, "for-each-ref", "--format=%(refname)", "refs/heads")  # type: ignore[arg-type]
+    assert remote_branches.split() == ["refs/heads/main"]  # --no-push: nothing was pushed
