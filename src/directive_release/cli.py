@@ -11,10 +11,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import __version__
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, ReleaseError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .output import Console
+    from .release import Plan
+    from .version import Part
 
 PROG = "directive-release"
 
@@ -161,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
             write_json(release_summary(plan, dry_run=True))
         return EXIT_OK
     if not args.yes:
-        answer = _confirm(plan, console)
+        answer = _confirm(plan)
         if answer is None:
             return _cancelled(console)
         if not answer:
@@ -180,12 +185,12 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cancelled(console) -> int:  # type: ignore[no-untyped-def]
+def _cancelled(console: Console) -> int:
     console.error(f"{PROG}: cancelled; nothing was changed")
     return EXIT_INTERRUPTED
 
 
-def _ask_part(start: Path, console) -> str | None:  # type: ignore[no-untyped-def]
+def _ask_part(start: Path, console: Console) -> Part | None:
     """Suggest a part from the history, then let the user choose; None if cancelled.
 
     The checks that do not depend on the part run first, so a repository that
@@ -207,7 +212,7 @@ def _ask_part(start: Path, console) -> str | None:  # type: ignore[no-untyped-de
     return interactive.choose_part(project.version, suggestion, console.arrow)
 
 
-def _confirm(plan, console) -> bool | None:  # type: ignore[no-untyped-def]
+def _confirm(plan: Plan) -> bool | None:
     """Yes or no (default no) for the plan just shown; None if cancelled."""
     from . import interactive
 
@@ -216,7 +221,7 @@ def _confirm(plan, console) -> bool | None:  # type: ignore[no-untyped-def]
     return interactive.confirm(action)
 
 
-def _report(plan, console) -> None:  # type: ignore[no-untyped-def]
+def _report(plan: Plan, console: Console) -> None:
     commit = (plan.commit_id or "")[:7]
     console.line(f"Done: {plan.branch} holds commit {commit} ({plan.message}).", "green")
     if plan.pushed:
