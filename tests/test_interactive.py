@@ -175,3 +175,14 @@ def test_yes_skips_the_confirmation_but_not_the_choice(project: Project) -> None
     assert project.git("symbolic-ref", "HEAD").strip() == "refs/heads/release/v0.5.0"
     remote_branches = git(project.remote, "for-each-ref", "--format=%(refname)", "refs/heads")  # type: ignore[arg-type]
     assert remote_branches.split() == ["refs/heads/main"]  # --no-push: nothing was pushed
+
+
+def test_unreleasable_repository_refused_before_the_question(project: Project) -> None:
+    (project.path / "README.md").write_text("uncommitted\n")
+    before = project.snapshot()
+    terminal = Terminal(project)
+    status, output = terminal.finish()
+    assert status == 1
+    assert "uncommitted changes (README.md)" in output
+    assert "Bump which part?" not in output
+    assert project.snapshot() == before

@@ -18,6 +18,7 @@ from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrup
 
 if TYPE_CHECKING:  # pragma: no cover
     from .output import Console
+    from . import release
     from .release import Plan
     from .version import Part
 
@@ -135,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
     from .output import Console, release_summary, write_json
 
     if args.recover:
+        if args.json:
+            raise UsageError("--recover does not write JSON; run it without --json")
         return _recover(args)
 
     # Under --json, stdout carries the JSON object only: every human line goes to stderr.
@@ -147,8 +150,12 @@ def run(args: argparse.Namespace) -> int:
     if part is None and not interactive:
         raise UsageError("no terminal to ask in: give the part and --yes, e.g. directive-release --part patch --yes")
     start = args.directory if args.directory is not None else Path.cwd()
+    checked = None
     if part is None:
-        part = _ask_part(start, console)
+        # Every part-independent check first: a repository that cannot be released
+        # fails before the question, not after it.
+        checked = release.check_repository(start, untracked_blocks=args.untracked_blocks)
+        part = _ask_part(checked, console)
         if part is None:
             return _cancelled(console)
     if not args.yes and not args.dry_run and not interactive:
@@ -156,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = release.Options(part=part, push=not args.no_push, remote=args.remote,
                               untracked_blocks=args.untracked_blocks)
-    plan = release.make_plan(start, options)
+    plan = release.make_plan(start, options, checked)
     console.line(f"Release {plan.old_version} -> {plan.new_version}:", "bold")
     for line in plan.describe():
         console.line(f"  {line}")
@@ -190,21 +197,12 @@ def _cancelled(console: Console) -> int:
     return EXIT_INTERRUPTED
 
 
-def _ask_part(start: Path, console: Console) -> Part | None:
-    """Suggest a part from the history, then let the user choose; None if cancelled.
-
-    The checks that do not depend on the part run first, so a repository that
-    cannot be released fails before the question rather than after it.
-    """
-    from . import pyproject
-    from .git import repo as gitrepo
+def _ask_part(checked: "release.Checked", console: Console) -> Part | None:
+    """Suggest a part from the history, then let the user choose; None if cancelled."""
     from .suggest import ARROW, suggest_part
 
-    repo = gitrepo.discover(start)
-    gitrepo.check_no_operation_in_progress(repo)
-    head = gitrepo.read_head(repo)
-    project = pyproject.read(repo.worktree, display_root=repo.worktree)
-    suggestion = suggest_part(repo, head.commit, project.settings, project.version)
+    project = checked.project
+    suggestion = suggest_part(checked.repo, checked.head.commit, project.settings, project.version)
     console.line(f"Suggestion: {suggestion.reason.replace(ARROW, console.arrow)}", "dim")
 
     from . import interactive
@@ -231,7 +229,8 @@ def _report(plan: Plan, console: Console) -> None:
         else:
             console.line(f"Next: open a pull request from {plan.branch} into {plan.settings.base_branch}.", "bold")
     else:
-        console.line(f"Not pushed (--no-push). Next: git push -u {plan.settings.remote} {plan.branch}", "bold")
+        remote = plan.remote_name or plan.settings.remote
+        console.line(f"Not pushed (--no-push). Next: git push -u {remote} {plan.branch}", "bold")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from . import pyproject
 from .config import Settings
@@ -21,6 +21,10 @@ from .errors import DirtyTreeError, Interrupted, RefExistsError, ReleaseError, R
 from .git import repo as gitrepo
 from .journal import JournalWriter, check_no_leftover, new_journal
 from .version import Part, bump
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .git.config import GitConfig
+    from .git.identity import Identity
 
 # Seconds to wait for the remote before calling it unreachable.
 REMOTE_TIMEOUT = float(os.environ.get("DIRECTIVE_RELEASE_REMOTE_TIMEOUT", "30"))
@@ -77,22 +81,30 @@ class Step(Protocol):
     def undo(self) -> None: ...
 
 
-def make_plan(start: Path, options: Options) -> Plan:
-    """Run every check; raise the first failure; change nothing."""
+@dataclass
+class Checked:
+    """What the part-independent checks established (run before the interactive question)."""
+
+    repo: gitrepo.Repository
+    head: gitrepo.HeadState
+    project: pyproject.Pyproject
+    settings: Settings
+    git_config: "GitConfig"
+    author: "Identity"
+    committer: "Identity"
+    signer: Callable[[bytes], bytes] | None
+
+
+def check_repository(start: Path, *, untracked_blocks: bool | None = None) -> Checked:
+    """Every check that does not depend on the part; raise the first failure; change nothing."""
     repo = gitrepo.discover(start)
     check_no_leftover(repo)
     gitrepo.check_no_operation_in_progress(repo)
     head = gitrepo.read_head(repo)
     project = pyproject.read(repo.worktree, display_root=repo.worktree)
     settings = project.settings
-    new_version = bump(project.version, options.part)
-    branch = settings.branch_for(new_version)
-    tag = settings.tag_for(new_version)
-    _check_ref_names(branch, tag)
     _check_pyproject_tracked(repo)
-    _check_clean(repo, head, settings if options.untracked_blocks is None else
-                 _with_untracked(settings, options.untracked_blocks))
-    _check_absent_locally(repo, branch, tag)
+    _check_clean(repo, head, settings if untracked_blocks is None else _with_untracked(settings, untracked_blocks))
 
     from .git.config import load_config
     from .git.identity import resolve_identities
@@ -101,6 +113,20 @@ def make_plan(start: Path, options: Options) -> Plan:
     git_config = load_config(repo)
     author, committer = resolve_identities(git_config)
     signer = commit_signer(repo, git_config)
+    return Checked(repo, head, project, settings, git_config, author, committer, signer)
+
+
+def make_plan(start: Path, options: Options, checked: Checked | None = None) -> Plan:
+    """Run every check (reusing ``checked`` when given); raise the first failure; change nothing."""
+    if checked is None:
+        checked = check_repository(start, untracked_blocks=options.untracked_blocks)
+    repo, head, project, settings = checked.repo, checked.head, checked.project, checked.settings
+    git_config, author, committer, signer = checked.git_config, checked.author, checked.committer, checked.signer
+    new_version = bump(project.version, options.part)
+    branch = settings.branch_for(new_version)
+    tag = settings.tag_for(new_version)
+    _check_ref_names(branch, tag)
+    _check_absent_locally(repo, branch, tag)
 
     remote = None
     remote_name = options.remote or settings.remote
