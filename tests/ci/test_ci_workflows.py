@@ -189,10 +189,19 @@ def test_triggers_push_to_main_and_workflow_call() -> None:
     assert "PYPI_API_TOKEN" in call["secrets"]
 
 
-def test_the_helpers_installed_are_this_version_never_latest() -> None:
+def test_the_helpers_installed_are_a_pinned_release_never_latest() -> None:
+    """The pin is an exact, already-released version: never floating, never ahead of this checkout.
+
+    It cannot be kept equal to pyproject.toml's version by the release commit itself
+    (that commit must change exactly one value, and its version is not on the index
+    until after the merge), so it trails by design and moves in a follow-up commit.
+    """
+    from directive_release.version import parse
+
     release = load(RELEASE)
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert release["env"]["DIRECTIVE_RELEASE_VERSION"] == version
+    pinned = release["env"]["DIRECTIVE_RELEASE_VERSION"]
+    assert parse(pinned) <= parse(version)
     installs = [step["run"] for _job, step in steps(release) if "directive-release" in step.get("run", "")
                 and "pip install" in step.get("run", "")]
     assert len(installs) == 3
