@@ -22,17 +22,31 @@ class LockFile:
         self.path = path
         self.lock_path = path.with_name(path.name + ".lock")
         self._fd: int | None = None
+        # Directories made for this lock (innermost last): removed again unless the commit uses them.
+        self._made_directories: list[Path] = []
 
     def acquire(self) -> "LockFile":
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        self._made_directories = _make_parents(self.lock_path.parent)
         try:
             self._fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError as exc:
+            self._remove_made_directories()
             raise LockError(
                 f"{self.lock_path} exists: another git process seems to be running;"
                 " if none is, remove the file and try again"
             ) from exc
+        except BaseException:
+            self._remove_made_directories()
+            raise
         return self
+
+    def _remove_made_directories(self) -> None:
+        for directory in reversed(self._made_directories):
+            try:
+                directory.rmdir()
+            except OSError:
+                break  # not empty (someone else's ref appeared) or already gone
+        self._made_directories = []
 
     @property
     def held(self) -> bool:
@@ -50,19 +64,55 @@ class LockFile:
     def commit(self) -> None:
         """Rename the lock over the target (the moment the change becomes visible)."""
         assert self._fd is not None
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = None
-        os.replace(self.lock_path, self.path)
+        fd, self._fd = self._fd, None
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.replace(self.lock_path, self.path)
+        except BaseException:
+            # A lock left behind would block every later git command: drop it, as git does.
+            self._unlink_lock()
+            raise
+        self._made_directories = []
 
     def rollback(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-            try:
-                os.unlink(self.lock_path)
-            except FileNotFoundError:
-                pass
+            self._unlink_lock()
+
+    def _unlink_lock(self) -> None:
+        try:
+            os.unlink(self.lock_path)
+        except FileNotFoundError:
+            pass
+        self._remove_made_directories()
+
+
+def _make_parents(directory: Path) -> list[Path]:
+    """``mkdir -p directory``; return the directories that did not exist, outermost first."""
+    missing: list[Path] = []
+    current = directory
+    while not current.is_dir():
+        missing.append(current)
+        current = current.parent
+    made: list[Path] = []
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by someone else: not ours to remove
+        except BaseException:
+            for done in reversed(made):
+                try:
+                    done.rmdir()
+                except OSError:
+                    break
+            raise
+        made.append(path)
+    return made
 
 
 def _ref_path(repo: Repository, ref: str) -> Path:
@@ -116,7 +166,12 @@ def create_ref(repo: Repository, ref: str, new: str, *, reflog: tuple[ReflogIden
         lock.rollback()
     if reflog is not None:
         who, message = reflog
-        _append_reflog(repo, ref, who.line(zero_id(repo), new, message))
+        try:
+            _append_reflog(repo, ref, who.line(zero_id(repo), new, message))
+        except BaseException:
+            # git refuses a ref update whose reflog cannot be written: take the new ref back.
+            delete_ref(repo, ref, expected=new)
+            raise
 
 
 def update_ref(repo: Repository, ref: str, new: str, *, old: str, reflog: tuple[ReflogIdentity, str] | None) -> None:
@@ -154,8 +209,10 @@ def delete_ref(repo: Repository, ref: str, *, expected: str | None) -> None:
         _log_path(repo, ref).unlink()
     except FileNotFoundError:
         pass
-    _remove_empty_parents(path.parent, repo.commondir / "refs")
-    _remove_empty_parents(_log_path(repo, ref).parent, repo.commondir / "logs" / "refs")
+    # Like git, never remove the category itself (refs/heads may be empty when every branch is packed).
+    category = ref.split("/")[1]
+    _remove_empty_parents(path.parent, repo.commondir / "refs" / category)
+    _remove_empty_parents(_log_path(repo, ref).parent, repo.commondir / "logs" / "refs" / category)
 
 
 def _remove_empty_parents(directory: Path, stop: Path) -> None:
