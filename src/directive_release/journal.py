@@ -64,6 +64,8 @@ class Journal:
     index_lock_held: bool = False
     commit_id: str | None = None
     push_attempted: bool = False
+    # Set once every step succeeded: from then on the release stands and recovery must not undo it.
+    completed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -94,6 +96,10 @@ def check_no_leftover(repo: Repository) -> None:
     branch = str(data.get("branch_ref", "")).removeprefix("refs/heads/") or "a release branch"
     if pid and pid != os.getpid() and _pid_alive(pid):
         raise LockError(f"another directive-release (pid {pid}) is releasing {branch} in this repository")
+    if data.get("completed") is True:
+        # That release finished; only removing its journal was cut short. Nothing to undo.
+        shutil.rmtree(journal_dir(repo), ignore_errors=True)
+        return
     raise RepositoryError(
         f"an interrupted release of {branch} (pid {pid}) left the repository half-done;"
         " run directive-release --recover to put it back exactly as it was"
@@ -108,25 +114,69 @@ class JournalWriter:
         self.journal = journal
         self.directory = journal_dir(repo)
         self.path = self.directory / "journal.json"
+        self._linked = False
 
     def create(self) -> None:
-        self.directory.mkdir(exist_ok=True)
+        """Write the journal, complete, under its final name, exclusively; on any failure leave nothing."""
+        made_directory = False
+        owned = False
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            check_no_leftover(self.repo)
-            raise LockError("another directive-release is releasing in this repository") from None
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for _attempt in range(3):  # a release finishing meanwhile removes the directory
+                try:
+                    self.directory.mkdir()
+                    made_directory = True
+                except FileExistsError:
+                    pass
+                try:
+                    owned = self._publish()
+                except FileNotFoundError:
+                    continue
+                if owned:
+                    break
+            if not owned:
+                raise LockError("another directive-release keeps replacing its journal here; try again")
+            index = self.repo.index_path
+            if index.exists():
+                # A hard link keeps the original index: git replaces the index by rename, never in place.
+                try:
+                    os.link(index, self.directory / "index.orig")
+                except OSError:
+                    shutil.copyfile(index, self.directory / "index.orig")
+        except BaseException:
+            owned = owned or self._linked
+            names = ("index.orig", "journal.json", self._tmp_name) if owned else (self._tmp_name,)
+            for name in names:
+                try:
+                    (self.directory / name).unlink(missing_ok=True)
+                except OSError:
+                    pass
+            if made_directory or owned:
+                try:
+                    self.directory.rmdir()
+                except OSError:
+                    pass  # another release's files are in it
+            raise
+
+    @property
+    def _tmp_name(self) -> str:
+        return f"journal.json.{os.getpid()}.new"
+
+    def _publish(self) -> bool:
+        """Link a fully written temporary file to ``journal.json``: a reader never sees a partial journal."""
+        tmp = self.directory / self._tmp_name
+        with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(asdict(self.journal), handle)
             handle.flush()
             os.fsync(handle.fileno())
-        index = self.repo.index_path
-        if index.exists():
-            # A hard link keeps the original index: git replaces the index by rename, never in place.
-            try:
-                os.link(index, self.directory / "index.orig")
-            except OSError:
-                shutil.copyfile(index, self.directory / "index.orig")
+        try:
+            os.link(tmp, self.path)  # fails if it exists: at most one release at a time
+        except FileExistsError:
+            tmp.unlink()
+            check_no_leftover(self.repo)  # raises unless it was a finished release's journal
+            return False  # that one was cleared: try again
+        self._linked = True
+        tmp.unlink()
+        return True
 
     def update(self, **changes: Any) -> None:
         for key, value in changes.items():
@@ -179,6 +229,10 @@ def recover(repo: Repository) -> list[str]:
         raise RepositoryError(f"{directory}/journal.json is unreadable ({exc}); remove it after checking git status") from exc
     if journal.pid != os.getpid() and _pid_alive(journal.pid):
         raise LockError(f"directive-release (pid {journal.pid}) is still running; let it finish")
+    if journal.completed:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise RepositoryError(f"nothing to recover: the release of {journal.branch} had finished"
+                              " (its leftover journal is now removed)")
     done: list[str] = []
     known_commits = {journal.head_commit, journal.commit_id} - {None}
     if journal.push_attempted and journal.commit_id and journal.remote_name:

@@ -239,13 +239,18 @@ def apply(plan: Plan, *, on_step: Callable[[str], None] | None = None) -> None:
         remote_name=plan.remote_name, tracking_ref=f"refs/remotes/{plan.remote_name}/{plan.branch}"
         if plan.remote_name else None,
     ))
+    # Ctrl-C or SIGTERM while the journal is being written would leave half of it: hold them
+    # until the journal is in place, then let them land inside the try below, which unwinds.
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
     try:
         writer.create()
     except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         signal.signal(signal.SIGTERM, previous)
         raise
     plan.journal = writer
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         for number, step in enumerate(plan.steps, 1):
             journal.append(step)  # before apply: undo must also clean up a half-done step
             step.apply()
@@ -253,15 +258,37 @@ def apply(plan: Plan, *, on_step: Callable[[str], None] | None = None) -> None:
                 on_step(step.describe())
             if fault is not None and fault[1] == number:
                 _inject(fault[0])
+        writer.update(completed=True)  # the release stands: a later --recover must not undo it
     except BaseException as failure:
         _unwind(journal, failure)  # raises RollbackFailed, keeping the journal for --recover
-        writer.remove()
+        _remove_journal(writer, swallow_interrupts=False)
         raise
     else:
-        writer.remove()
+        _remove_journal(writer, swallow_interrupts=True)
     finally:
         plan.journal = None
         signal.signal(signal.SIGTERM, previous)
+
+
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _remove_journal(writer: JournalWriter, *, swallow_interrupts: bool) -> None:
+    """Remove the journal with Ctrl-C/SIGTERM held, so it is never left half-removed.
+
+    After a complete release an interruption that came meanwhile is too late to
+    undo anything: it is consumed, so the caller reports the release that happened
+    rather than an interruption that changed nothing. After an unwind it is let
+    through (the release was interrupted anyway).
+    """
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    try:
+        writer.remove()
+        if swallow_interrupts:
+            while signal.sigtimedwait(_INTERRUPTS, 0) is not None:
+                pass
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
 
 # Test-only fault injection, e.g. DIRECTIVE_RELEASE_FAULT=fail-after:3 (or sigint-, sigterm-,
