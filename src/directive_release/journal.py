@@ -18,6 +18,7 @@ import base64
 import json
 import os
 import shutil
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,8 @@ class Journal:
     push_attempted: bool = False
     # Set once every step succeeded: from then on the release stands and recovery must not undo it.
     completed: bool = False
+    # When the release began (time.time_ns()): only lock files not older than this can be its own.
+    started_ns: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -204,6 +207,7 @@ def new_journal(repo: Repository, *, branch_ref: str, head_commit: str, pyprojec
         editmsg_bytes=_b64(_read_optional(repo.gitdir / "COMMIT_EDITMSG")),
         remote_name=remote_name,
         tracking_ref=tracking_ref,
+        started_ns=time.time_ns(),
     )
 
 
@@ -233,7 +237,7 @@ def recover(repo: Repository) -> list[str]:
         shutil.rmtree(directory, ignore_errors=True)
         raise RepositoryError(f"nothing to recover: the release of {journal.branch} had finished"
                               " (its leftover journal is now removed)")
-    done: list[str] = []
+    done: list[str] = _remove_stale_files(repo, journal)
     known_commits = {journal.head_commit, journal.commit_id} - {None}
     if journal.push_attempted and journal.commit_id and journal.remote_name:
         done += _recover_remote(repo, journal)
@@ -243,10 +247,6 @@ def recover(repo: Repository) -> list[str]:
     if _restore_file(repo.commondir / "config", _unb64(journal.config_bytes)):
         done.append("restored .git/config")
     _restore_file(repo.gitdir / "COMMIT_EDITMSG", _unb64(journal.editmsg_bytes))
-    lock = repo.index_path.with_name("index.lock")
-    if journal.index_lock_held and lock.exists():
-        lock.unlink()
-        done.append("removed the index lock it held")
     original_index = directory / "index.orig"
     if original_index.exists() and _read_optional(repo.index_path) != original_index.read_bytes():
         _restore_file(repo.index_path, original_index.read_bytes())
@@ -269,6 +269,63 @@ def recover(repo: Repository) -> list[str]:
     return done
 
 
+# File-system time stamps come from a coarser clock than time.time_ns(): allow for it.
+_CLOCK_SLACK_NS = 2_000_000_000
+
+
+def _remove_stale_files(repo: Repository, journal: Journal) -> list[str]:
+    """Remove the lock and temporary files a killed release left (they would block git and --recover).
+
+    Only paths this release writes are considered, and only files made since it
+    started: its ref, HEAD, config, COMMIT_EDITMSG and index locks, dulwich's
+    loose-object locks and the temporary pyproject.toml. A git command run in
+    this repository *during* --recover could hold one of the shared ones; the
+    refusal message asks for --recover when nothing else runs.
+    """
+    candidates = [repo.gitdir / "HEAD.lock", repo.commondir / "config.lock", repo.gitdir / "COMMIT_EDITMSG.lock",
+                  repo.commondir / f"{journal.branch_ref}.lock"]
+    if journal.index_lock_held:
+        candidates.append(repo.index_path.with_name("index.lock"))
+    if journal.tracking_ref:
+        candidates.append(repo.commondir / f"{journal.tracking_ref}.lock")
+    candidates += (repo.commondir / "objects").glob("??/*.lock")
+    candidates += repo.worktree.glob(".pyproject.toml.*.directive-release.tmp")
+    removed: list[str] = []
+    for path in candidates:
+        try:
+            if path.lstat().st_mtime_ns < journal.started_ns - _CLOCK_SLACK_NS:
+                continue  # older than the release: not its own
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(str(path.relative_to(repo.worktree) if path.is_relative_to(repo.worktree) else path))
+    refs._remove_empty_parents((repo.commondir / journal.branch_ref).parent,
+                               repo.commondir / "refs" / "heads")
+    return [f"removed {', '.join(removed)}"] if removed else []
+
+
+def _remove_local_remote_debris(repo: Repository, url: str, journal: Journal) -> None:
+    """A file:// or path remote was served in this very process: its stale ref and pack locks are ours."""
+    from .git.remote import parse_url
+
+    parts = parse_url(url)
+    if parts.kind != "local":
+        return
+    root = Path(os.path.expanduser(parts.path))
+    if not root.is_absolute():
+        root = repo.worktree / root
+    gitdir = root / ".git" if (root / ".git").is_dir() else root
+    candidates = [gitdir / f"{journal.branch_ref}.lock", *(gitdir / "objects" / "pack").glob("*.lock"),
+                  *(gitdir / "objects" / "pack").glob("tmp*.pack"), *(gitdir / "objects").glob("??/*.lock")]
+    for path in candidates:
+        try:
+            if path.lstat().st_mtime_ns >= journal.started_ns - _CLOCK_SLACK_NS:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+    refs._remove_empty_parents((gitdir / journal.branch_ref).parent, gitdir / "refs" / "heads")
+
+
 def _recover_remote(repo: Repository, journal: Journal) -> list[str]:
     from .git.config import load_config
     from .git.remote import resolve_remote
@@ -277,6 +334,7 @@ def _recover_remote(repo: Repository, journal: Journal) -> list[str]:
     assert journal.remote_name and journal.commit_id
     config = load_config(repo)
     remote = resolve_remote(config, journal.remote_name)
+    _remove_local_remote_debris(repo, remote.push_url, journal)
     try:
         remote_refs = list_remote_refs(repo, config, remote, timeout=30)
         if remote_refs.get(journal.branch_ref) == journal.commit_id:
