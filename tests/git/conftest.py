@@ -14,7 +14,7 @@ import pytest
 from directive_release.git.repo import discover, read_ref
 from directive_release.git.status import tracked_changes
 
-_RENAME = re.compile(r'^R(.) (".*?(?<!\\)"|.*?) -> (.*)$')
+_RENAME = re.compile(r'^(.)(.) (".*?(?<!\\)"|.*?) -> (.*)$')
 
 
 def run_git(cwd: Path, *args: str, env: dict[str, str] | None = None, input: bytes | None = None,
@@ -33,9 +33,12 @@ def git_porcelain(path: Path) -> list[str]:
     lines: list[str] = []
     for line in out.splitlines():
         renamed = _RENAME.match(line)
-        if renamed:  # we report a rename as the D/A pair it is made of
-            lines.append(f"D  {renamed.group(2)}")
-            lines.append(f"A{renamed.group(1)} {renamed.group(3)}")
+        if renamed and "R" in renamed.group(1) + renamed.group(2):
+            # We report a rename (staged "R ", or " R" via an intent-to-add) as the
+            # deletion/addition pair it is made of.
+            x, y, old, new = renamed.groups()
+            lines.append(("D" if x == "R" else " ") + ("D" if y == "R" else " ") + f" {old}")
+            lines.append(("A" if x == "R" else x) + ("A" if y == "R" else y) + f" {new}")
         else:
             lines.append(line)
     return sorted(lines, key=_line_path)

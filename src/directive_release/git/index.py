@@ -494,7 +494,10 @@ def _entry_span(index: IndexFile, position: int) -> tuple[int, int, int]:
         flags = index.records[current][R_FLAGS]
         name_at = offset + size + (2 if flags & FLAG_EXTENDED else 0)
         if index.version == 4:
-            end = raw.index(0, name_at) + 1
+            varint_end = name_at
+            while raw[varint_end] & 0x80:  # the strip count may itself be a 0 byte
+                varint_end += 1
+            end = raw.index(0, varint_end + 1) + 1
         else:
             length = flags & FLAG_NAME_MASK
             stop = raw.index(0, name_at) if length == FLAG_NAME_MASK else name_at + length

@@ -310,8 +310,11 @@ def _worktree_vs_index(
 ) -> None:
     paths = context.index.paths
     for position in scan.intent_to_add:
+        # run_diff_files(): an intent-to-add entry is "-" when check_removed() says so,
+        # else "+" (ita_invisible_in_index).
         path = paths[position]
-        changes.worktree_status[path] = "D" if _lstat_or_none(context, path) is None else "A"
+        removed = _is_removed(context, path, _lstat_or_none(context, path), gitlink=False)
+        changes.worktree_status[path] = "D" if removed else "A"
     for position in scan.suspects:
         letter = _judge_file(context, position)
         if letter:
