@@ -54,13 +54,15 @@ class LockIndex:
         return "lock the index (.git/index.lock) so no other git process changes it meanwhile"
 
     def apply(self) -> None:
-        self.tx.snapshot = refs.FileSnapshot(self.tx.repo.index_path)
         self.plan.record(index_lock_held=True)  # before: a kill right after acquiring must not orphan it
         try:
             self.tx.lock = refs.LockFile(self.tx.repo.index_path).acquire()
         except BaseException:
             self.plan.record(index_lock_held=False)
             raise
+        # Under the lock the index can no longer change: snapshot it now, not before.
+        self.tx.snapshot = refs.FileSnapshot(self.tx.repo.index_path)
+        _check_unchanged_since_planning(self.plan)
 
     def undo(self) -> None:
         if self.tx.lock is not None and self.tx.lock.held:
@@ -68,6 +70,31 @@ class LockIndex:
         if self.tx.committed and self.tx.snapshot is not None:
             self.tx.snapshot.restore()
             self.tx.committed = False
+
+
+def _check_unchanged_since_planning(plan: "Plan") -> None:
+    """The checks ran before the confirmation (or while another git command ran): redo the ones
+    the steps rely on, now that the index is locked, so a stale plan is refused, never applied.
+    """
+    from .errors import DirtyTreeError
+    from .git.repo import read_head
+    from .git.status import tracked_changes
+
+    repo = plan.repo
+    head = read_head(repo)
+    if head != plan.head:
+        raise ReleaseError(
+            f"the repository changed since the checks: HEAD is now {head.branch} at {_short(head.commit)},"
+            f" was {plan.head.branch} at {_short(plan.head.commit)}; run the release again"
+        )
+    if plan.project.path.read_bytes() != plan.project.raw:
+        raise DirtyTreeError("pyproject.toml changed since the checks; commit it, then run the release again")
+    changes = tracked_changes(repo, head.commit, limit=3)
+    if changes:
+        raise DirtyTreeError(
+            f"the working tree changed since the checks ({', '.join(line[3:] for line in changes)});"
+            " commit or stash, then run the release again"
+        )
 
 
 @dataclass
