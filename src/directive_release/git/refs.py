@@ -235,6 +235,12 @@ class FileSnapshot:
             self.data = None
 
     def restore(self) -> None:
+        try:
+            current: bytes | None = self.path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current == self.data:
+            return  # nothing to put back: never wait for a lock someone else holds for nothing
         lock = LockFile(self.path).acquire()
         try:
             if self.data is None:
