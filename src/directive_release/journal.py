@@ -100,9 +100,7 @@ def check_no_leftover(repo: Repository) -> None:
     if pid and pid != os.getpid() and _pid_alive(pid):
         raise LockError(f"another directive-release (pid {pid}) is releasing {branch} in this repository")
     if data.get("completed") is True:
-        # That release finished; only removing its journal was cut short. Nothing to undo.
-        shutil.rmtree(journal_dir(repo), ignore_errors=True)
-        return
+        return  # that release finished, only removing its journal was cut short: nothing to undo
     raise RepositoryError(
         f"an interrupted release of {branch} (pid {pid}) left the repository half-done;"
         " run directive-release --recover to put it back exactly as it was"
@@ -176,7 +174,9 @@ class JournalWriter:
         except FileExistsError:
             tmp.unlink()
             check_no_leftover(self.repo)  # raises unless it was a finished release's journal
-            return False  # that one was cleared: try again
+            for name in ("index.orig", "journal.json"):  # clear that finished one and try again
+                (self.directory / name).unlink(missing_ok=True)
+            return False
         self._linked = True
         tmp.unlink()
         return True

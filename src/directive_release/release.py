@@ -98,6 +98,16 @@ class Checked:
 def check_repository(start: Path, *, untracked_blocks: bool | None = None) -> Checked:
     """Every check that does not depend on the part; raise the first failure; change nothing."""
     repo = gitrepo.discover(start)
+    try:
+        return _check_repository(repo, untracked_blocks)
+    except ReleaseError:
+        # A release that started meanwhile explains a modified pyproject.toml or a held lock:
+        # say that, rather than "commit or stash" the other release's change.
+        check_no_leftover(repo)
+        raise
+
+
+def _check_repository(repo: gitrepo.Repository, untracked_blocks: bool | None) -> Checked:
     check_no_leftover(repo)
     gitrepo.check_no_operation_in_progress(repo)
     head = gitrepo.read_head(repo)
@@ -126,7 +136,11 @@ def make_plan(start: Path, options: Options, checked: Checked | None = None) -> 
     branch = settings.branch_for(new_version)
     tag = settings.tag_for(new_version)
     _check_ref_names(branch, tag)
-    _check_absent_locally(repo, branch, tag)
+    try:
+        _check_absent_locally(repo, branch, tag)
+    except RefExistsError:
+        check_no_leftover(repo)  # it may be the branch of a release still running here: say that
+        raise
 
     remote = None
     remote_name = options.remote or settings.remote
