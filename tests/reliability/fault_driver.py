@@ -8,7 +8,9 @@ subprocess/socket), and at the N-th one it:
 
 - ``oserror``: makes the operation fail with ENOSPC (a full disk, an I/O error);
 - ``sigkill`` / ``sigint`` / ``sigterm``: sends that signal to the process
-  itself, so it lands in the middle of the step doing the operation.
+  itself, so it lands in the middle of the step doing the operation;
+- ``command``: runs ``RELIABILITY_FAULT_COMMAND`` (a shell snippet, e.g. a
+  concurrent ``git checkout``) to completion, then lets the operation go on.
 
 With ``RELIABILITY_FAULT_AT=0`` nothing is injected: every counted operation is
 written to ``RELIABILITY_FAULT_LOG`` (one per line) so the test knows how many
@@ -31,8 +33,10 @@ LOG = os.environ.get("RELIABILITY_FAULT_LOG", "")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _PATH_EVENTS = {"os.rename", "os.remove", "os.link", "os.mkdir", "os.rmdir", "os.chmod", "os.utime",
                 "os.truncate", "shutil.rmtree", "os.symlink"}
+COMMAND = os.environ.get("RELIABILITY_FAULT_COMMAND", "")
 _count = 0
 _log: list[str] = []
+_running_command = False
 
 
 def _watched(path: object) -> bool:
@@ -60,7 +64,9 @@ def _describe(event: str, args: tuple) -> str | None:
 
 
 def _hook(event: str, args: tuple) -> None:
-    global _count
+    global _count, _running_command
+    if _running_command:
+        return
     description = _describe(event, args)
     if description is None:
         return
@@ -72,6 +78,16 @@ def _hook(event: str, args: tuple) -> None:
         return
     if KIND == "oserror":
         raise OSError(errno.ENOSPC, f"No space left on device (injected at {description})")
+    if KIND == "command":
+        import subprocess
+
+        _running_command = True
+        try:
+            subprocess.run(COMMAND, shell=True, check=True, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=sys.stderr)
+        finally:
+            _running_command = False
+        return
     os.kill(os.getpid(), {"sigkill": signal.SIGKILL, "sigint": signal.SIGINT,
                           "sigterm": signal.SIGTERM}[KIND])
 
