@@ -65,6 +65,10 @@ the plan and one confirmation (default No). With --json, stdout holds exactly on
 object on success and nothing on failure; every message goes to stderr. NO_COLOR (any
 non-empty value) or output that is not a terminal turns colour off.
 
+A release that is killed outright (SIGKILL, power cut) cannot undo itself: it leaves a
+journal in .git/directive-release/, the next run refuses and says so, and
+`directive-release --recover` puts the repository back exactly as it was.
+
 Untracked files do not block a release unless --untracked-blocks (or
 untracked-blocks = true in [tool.directive-release]) is given.
 """
@@ -84,19 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-y", "--yes", action="store_true",
                         help="do not ask for confirmation (required without a terminal), e.g. `patch --yes`")
     parser.add_argument("-n", "--dry-run", action="store_true",
-                        help="run every check and print the exact plan; change nothing, not even under .git")
+                        help="run every check and print the exact plan; change nothing, not even under .git;"
+                             " e.g. `minor --dry-run`")
     parser.add_argument("--no-push", action="store_true",
-                        help="commit on the release branch but do not push (and skip the remote look-up)")
+                        help="commit on the release branch but do not push (and skip the remote look-up);"
+                             " e.g. `patch --yes --no-push`, then `git push -u origin release/v0.4.2`")
     parser.add_argument("--remote", metavar="NAME",
-                        help="remote to check and push to (default: origin, or remote in [tool.directive-release])")
+                        help="remote to check and push to (default: origin, or remote in [tool.directive-release]);"
+                             " e.g. `patch --yes --remote upstream`")
     parser.add_argument("--untracked-blocks", action="store_true", default=None,
-                        help="refuse to release while untracked, non-ignored files exist")
+                        help="refuse to release while untracked, non-ignored files exist;"
+                             " e.g. `patch --yes --untracked-blocks`")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object on stdout (messages go to stderr); needs the part and"
                              " --yes or --dry-run, e.g. `patch --yes --json`")
     parser.add_argument("--recover", action="store_true",
                         help="undo a release that was killed half-way (e.g. by SIGKILL or a power cut),"
-                             " using the journal it left in .git/directive-release/")
+                             " using the journal it left in .git/directive-release/; e.g. `directive-release --recover`")
     parser.add_argument("-C", dest="directory", metavar="PATH", type=Path,
                         help="run as if started in PATH (like git -C), e.g. `-C ../widget patch --yes`")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
