@@ -308,11 +308,19 @@ class Push:
     def apply(self) -> None:
         from .git.transport import RefUpdate, push
 
+        from .git.transport import NeverConnected
+
         assert self.plan.commit_id is not None
         self.attempted = True
         self.plan.record(push_attempted=True)
-        push(self.plan.repo, self.git_config, self.remote,
-             [RefUpdate(self.plan.branch_ref, None, self.plan.commit_id)], timeout=self.timeout)
+        try:
+            push(self.plan.repo, self.git_config, self.remote,
+                 [RefUpdate(self.plan.branch_ref, None, self.plan.commit_id)], timeout=self.timeout)
+        except NeverConnected:
+            # Nothing reached the remote: there is nothing there to check or take back.
+            self.attempted = False
+            self.plan.record(push_attempted=False)
+            raise
         self.plan.pushed = True
 
     def undo(self) -> None:

@@ -465,6 +465,10 @@ class _Unreachable(RemoteError):
     """No answer from the server at all (time-out, refused, unknown host)."""
 
 
+class NeverConnected(_Unreachable):
+    """The connection was never made (refused, unknown host): nothing can have reached the remote."""
+
+
 def _remote_error(exc: BaseException, action: str, where: str, timeout: float) -> RemoteError:
     """Turn whatever dulwich, the socket or ssh raised into one redacted line."""
     if isinstance(exc, RemoteError):
@@ -473,9 +477,9 @@ def _remote_error(exc: BaseException, action: str, where: str, timeout: float) -
         return _Unreachable(f"{action} {where} timed out after {timeout:g}s; check the network or the remote URL")
     for item in _chain(exc):
         if isinstance(item, ConnectionRefusedError):
-            return _Unreachable(f"{action} {where} failed: connection refused; is the server running?")
+            return NeverConnected(f"{action} {where} failed: connection refused; is the server running?")
         if isinstance(item, socket.gaierror):
-            return _Unreachable(f"{action} {where} failed: cannot resolve the host name")
+            return NeverConnected(f"{action} {where} failed: cannot resolve the host name")
     if isinstance(exc, NotGitRepository):
         return RemoteError(f"{action} {where} failed: not a git repository (check the remote URL)")
     if isinstance(exc, HangupException):
