@@ -15,11 +15,16 @@ import hashlib
 import os
 import random
 import re
+import select
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,3 +250,58 @@ def judge_refusal(project: Project, before: dict[str, Entry], result: subprocess
     problems = state_differences(before, whole_state(project))
     problems += [f"lock left: {lock}" for lock in lock_files(project)]
     return problems
+
+
+@contextmanager
+def forward_then_silent(target_port: int, forwarded: int) -> Iterator[int]:
+    """A TCP proxy on 127.0.0.1: the first ``forwarded`` connections reach ``target_port``, later
+    ones are accepted and never answered (a remote that hangs after the checks). Yields its port."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+    sockets: list[socket.socket] = []
+
+    def pump(client: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", target_port))
+        sockets.append(upstream)
+        pairs = {client: upstream, upstream: client}
+        try:
+            while not stop.is_set():
+                ready, _, _ = select.select(list(pairs), [], [], 0.05)
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    pairs[sock].sendall(data)
+        except OSError:
+            return
+        finally:
+            for sock in pairs:
+                sock.close()
+
+    def accept() -> None:
+        count = 0
+        while not stop.is_set():
+            ready, _, _ = select.select([listener], [], [], 0.05)
+            if ready:
+                conn, _ = listener.accept()
+                sockets.append(conn)
+                count += 1
+                if count <= forwarded:
+                    threading.Thread(target=pump, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for sock in sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        listener.close()
