@@ -62,6 +62,8 @@ def parse_toml(raw: bytes, display: str) -> dict[str, Any]:
         message = str(exc)
         line = _line_from_toml_error(message)
         raise PyprojectError(f"{display}:{line}: invalid TOML: {message}") from exc
+    except RecursionError as exc:  # tomllib recurses once per nested array or inline table
+        raise PyprojectError(f"{display}: invalid TOML: arrays or tables nested too deeply to read") from exc
 
 
 def _line_from_toml_error(message: str) -> int:
