@@ -76,7 +76,7 @@ def _line_from_toml_error(message: str) -> int:
     return 1
 
 
-def _static_version(data: dict[str, Any], display: str) -> str:
+def _static_version(data: dict[str, Any], display: str, raw: bytes | None = None) -> str:
     project = data.get("project")
     if not isinstance(project, dict):
         raise PyprojectError(f"{display}:1: no [project] table; directive-release needs a PEP 621 [project].version")
@@ -89,8 +89,9 @@ def _static_version(data: dict[str, Any], display: str) -> str:
         raise PyprojectError(f"{display}: [project] has no version; add version = \"0.1.0\"")
     value = project["version"]
     if not isinstance(value, str):
+        where = display if raw is None else f"{display}:{version_line(raw)}"
         raise PyprojectError(
-            f"{display}: [project].version must be a string like \"1.2.3\", not {type(value).__name__}"
+            f"{where}: [project].version must be a string like \"1.2.3\", not {type(value).__name__}"
         )
     return value
 
@@ -114,7 +115,7 @@ def read(root: Path, *, display_root: Path | None = None) -> Pyproject:
     except OSError as exc:
         raise PyprojectError(f"{display}: cannot read ({exc.strerror})") from exc
     data = parse_toml(raw, display)
-    value = _static_version(data, display)
+    value = _static_version(data, display, raw)
     line = version_line(raw)
     try:
         semver.parse(value)
