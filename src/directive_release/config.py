@@ -70,11 +70,25 @@ def settings_from_table(table: Mapping[str, Any] | None, *, source: str = "pypro
 
 
 def _check_template(source: str, key: str, template: str) -> None:
-    if "{version}" not in template:
-        raise ConfigError(f"{source}: [{TABLE}] {key} must contain {{version}}: {template!r}")
+    """Only the literal field ``{version}``: no index, attribute, conversion or format spec.
+
+    ``str.format`` would otherwise evaluate ``{version.__class__}`` or ``{version[0]}`` from a
+    committed file; ``{{`` and ``}}`` stay available for literal braces.
+    """
+    from string import Formatter
+
+    invalid = f"{source}: [{TABLE}] {key} {template!r} is not a valid template"
     try:
-        template.format(version="1.2.3")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(
-            f"{source}: [{TABLE}] {key} {template!r} is not a valid template (only {{version}} is allowed)"
-        ) from exc
+        parsed = list(Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(f"{invalid} ({exc}); write {{{{ and }}}} for literal braces") from exc
+    fields = 0
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name != "version" or spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise ConfigError(f"{invalid}: only {{version}} may appear in braces, not {shown}")
+        fields += 1
+    if not fields:
+        raise ConfigError(f"{source}: [{TABLE}] {key} must contain {{version}}: {template!r}")
