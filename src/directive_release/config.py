@@ -63,10 +63,34 @@ def settings_from_table(table: Mapping[str, Any] | None, *, source: str = "pypro
             value = str(value)
             if not value:
                 raise ConfigError(f"{source}: [{TABLE}] {key} must not be empty")
+        if expected is str:
+            _check_characters(source, key, value)
         if key in _TEMPLATES:
             _check_template(source, key, value)
+        if key in _NAMES:
+            _check_name(source, key, value, _NAMES[key])
         values[field.name] = value
     return Settings(**values)
+
+
+# Names git must accept as they are: a remote's name (never a URL or a path: a committed
+# file must not be able to send the release elsewhere) and the base branch.
+_NAMES = {"remote": "refs/remotes/{}/HEAD", "base-branch": "refs/heads/{}"}
+
+
+def _check_characters(source: str, key: str, value: str) -> None:
+    allowed = "\n\t" if key == "commit-message" else ""
+    bad = [ch for ch in value if (ord(ch) < 0x20 or ord(ch) == 0x7F) and ch not in allowed]
+    if bad:
+        raise ConfigError(f"{source}: [{TABLE}] {key} contains a control character ({bad[0]!r}); remove it")
+
+
+def _check_name(source: str, key: str, value: str, pattern: str) -> None:
+    from .refname import ref_name_problem
+
+    problem = "starts with '-'" if value.startswith("-") else ref_name_problem(pattern.format(value))
+    if problem is not None:
+        raise ConfigError(f"{source}: [{TABLE}] {key} {value!r} is not a valid name ({problem})")
 
 
 def _check_template(source: str, key: str, template: str) -> None:
