@@ -29,14 +29,24 @@ def ref_name_problem(name: str) -> str | None:
             return f"component {component!r} starts with '.'"
         if component.endswith(".lock"):
             return f"component {component!r} ends with '.lock'"
+        if len(component.encode("utf-8")) > MAX_COMPONENT_BYTES:
+            return f"a component is longer than {MAX_COMPONENT_BYTES} bytes (a file name cannot be)"
     return None
 
 
+# A ref is a file, and git writes it through "<name>.lock": the file system's 255-byte name limit.
+MAX_COMPONENT_BYTES = 255 - len(".lock")
+
+
 def check_ref_name(ref: str, *, what: str) -> None:
+    short = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
     problem = ref_name_problem(ref)
+    if problem is None and short.startswith("-"):
+        problem = "starts with '-', which git refuses for branch and tag names"
+    if problem is None and short == "HEAD":
+        problem = "HEAD is not a branch or tag name"
     if problem is not None:
-        short = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
         raise ConfigError(
             f"{what} {short!r} is not a valid git ref name ({problem});"
-            " check branch-prefix / tag-format in [tool.directive-release]"
+            " check branch-prefix / tag-format in [tool.directive-release] of pyproject.toml"
         )
