@@ -227,6 +227,13 @@ def _check_absent_locally(repo: gitrepo.Repository, branch: str, tag: str) -> No
         )
     if gitrepo.ref_exists(repo, f"refs/tags/{tag}"):
         raise RefExistsError(f"tag {tag} already exists locally: this version was released already")
+    for ref, what in ((f"refs/heads/{branch}", "branch"), (f"refs/tags/{tag}", "tag")):
+        other = gitrepo.conflicting_ref(repo, ref)
+        if other is not None:
+            raise RefExistsError(
+                f"{what} {ref.split('/', 2)[2]} cannot be created: {other} exists (a ref cannot also be"
+                " a folder of refs); change branch-prefix / tag-format in [tool.directive-release] of pyproject.toml"
+            )
 
 
 def _check_absent_on_remote(repo, git_config, remote, branch: str, tag: str) -> None:  # type: ignore[no-untyped-def]
@@ -237,6 +244,10 @@ def _check_absent_on_remote(repo, git_config, remote, branch: str, tag: str) -> 
         raise RefExistsError(f"branch {branch} already exists on {remote.name} ({remote.display_url()})")
     if f"refs/tags/{tag}" in refs:
         raise RefExistsError(f"tag {tag} already exists on {remote.name}: this version was released already")
+    other = gitrepo.conflicting_name(refs, f"refs/heads/{branch}")
+    if other is not None:
+        raise RefExistsError(f"branch {branch} cannot be created on {remote.name}: {other} exists there"
+                             " (a ref cannot also be a folder of refs)")
 
 
 def _raise_interrupted(signum: int, _frame: object) -> None:

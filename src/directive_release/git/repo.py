@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,6 +207,35 @@ def packed_refs(repo: Repository) -> dict[str, str]:
 
 def ref_exists(repo: Repository, ref: str) -> bool:
     return read_ref(repo, ref) is not None
+
+
+def conflicting_ref(repo: Repository, ref: str) -> str | None:
+    """An existing ref that makes ``ref`` impossible to create, or None.
+
+    Refs are files, so ``refs/heads/a`` and ``refs/heads/a/b`` cannot both exist (git:
+    "'refs/heads/a' exists; cannot create 'refs/heads/a/b'"), loose or packed.
+    """
+    parts = ref.split("/")
+    for end in range(3, len(parts)):
+        prefix = "/".join(parts[:end])
+        if read_ref(repo, prefix) is not None:
+            return prefix
+    below = repo.commondir / ref
+    if below.is_dir():
+        for path in sorted(below.rglob("*")):
+            if path.is_file() and not path.name.endswith(".lock"):
+                return str(path.relative_to(repo.commondir))
+    nested = sorted(name for name in packed_refs(repo) if name.startswith(ref + "/"))
+    return nested[0] if nested else None
+
+
+def conflicting_name(names: Iterable[str], ref: str) -> str | None:
+    """The same directory/file conflict among a list of ref names (e.g. a remote's refs)."""
+    prefixes = {"/".join(ref.split("/")[:end]) for end in range(3, ref.count("/") + 1)}
+    for name in names:
+        if name in prefixes or name.startswith(ref + "/"):
+            return name
+    return None
 
 
 def read_head(repo: Repository) -> HeadState:
