@@ -249,6 +249,12 @@ def read_head(repo: Repository) -> HeadState:
             "HEAD is detached; check out the branch to release from (git switch main)"
         )
     ref = data[4:].strip().decode("utf-8", "replace")
+    from ..refname import ref_name_problem
+
+    problem = ref_name_problem(ref)
+    if problem is not None or not ref.startswith("refs/heads/"):
+        # git refuses such a HEAD too; reading it would follow a path outside the refs.
+        raise RepositoryError(f"{repo.gitdir}/HEAD: points to {ref!r}, not a valid branch ({problem or 'not under refs/heads/'})")
     commit = read_ref(repo, ref)
     if commit is None:
         raise RepositoryError(
