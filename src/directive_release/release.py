@@ -97,6 +97,12 @@ class Checked:
 
 def check_repository(start: Path, *, untracked_blocks: bool | None = None) -> Checked:
     """Every check that does not depend on the part; raise the first failure; change nothing."""
+    overrides = gitrepo.env_git_dir_overrides()
+    if overrides:
+        # git would work on the repository these name; we find ours from the directory: refuse
+        # rather than release a different repository (or index) than git would.
+        raise RepositoryError(f"{', '.join(overrides)} set in the environment; unset it: directive-release"
+                              " finds the repository from the current directory (use -C PATH)")
     repo = gitrepo.discover(start)
     try:
         return _check_repository(repo, untracked_blocks)
