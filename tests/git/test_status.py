@@ -90,6 +90,11 @@ def test_chmod(oracle: Oracle, base_repo: Path, mode: int) -> None:
     assert_dirty(oracle, base_repo, f" M {target.name}")
 
 
+def test_chmod_in_the_index_only(oracle: Oracle, base_repo: Path) -> None:
+    run_git(base_repo, "update-index", "--chmod=+x", "README.md")
+    assert_dirty(oracle, base_repo, "MM README.md")
+
+
 def test_chmod_with_core_filemode_false(oracle: Oracle, base_repo: Path) -> None:
     run_git(base_repo, "config", "core.fileMode", "false")
     (base_repo / "README.md").chmod(0o755)
@@ -558,3 +563,83 @@ def test_untracked_nested_repository(base_repo: Path) -> None:
     run_git(nested, "init", "-q")
     repo = discover(base_repo)
     assert untracked_files(repo, limit=None) == _git_untracked(base_repo) == ["?? nested/"]
+
+
+# --- the object reader behind the fast path (loose, packs, deltas, alternates) ------------
+
+
+def _all_objects(repo: Path) -> list[tuple[str, str]]:
+    out = run_git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)")
+    return [tuple(line.split()) for line in out.splitlines()]  # type: ignore[misc]
+
+
+def _assert_reader_matches_git(repo: Path) -> int:
+    from directive_release.git.status import _ObjectReader
+
+    reader = _ObjectReader(discover(repo))
+    objects = _all_objects(repo)
+    for oid, kind in objects:
+        got_kind, data = reader.read(bytes.fromhex(oid))
+        assert got_kind == kind, oid
+        expected = subprocess.run(["git", "cat-file", kind, oid], cwd=repo, capture_output=True, check=True)
+        assert data == expected.stdout, oid
+    return len(objects)
+
+
+@pytest.fixture
+def history(base_repo: Path) -> Path:
+    for i in range(6):
+        write(base_repo / "README.md", f"# demo {i}\n" + "a line of text\n" * (50 + i))
+        write(base_repo / "src/pkg/core.py", "def f():\n" + f"    return {i}\n" * 40)
+        run_git(base_repo, "commit", "-q", "-am", f"change {i}")
+    return base_repo
+
+
+def test_object_reader_loose(history: Path) -> None:
+    assert _assert_reader_matches_git(history) > 20
+
+
+def test_object_reader_offset_deltas(history: Path) -> None:
+    run_git(history, "repack", "-q", "-a", "-d", "-f", "--depth=50", "--window=50")
+    assert not list((history / ".git/objects").glob("??/*"))
+    assert _assert_reader_matches_git(history) > 20
+
+
+def test_object_reader_reference_deltas(history: Path) -> None:
+    run_git(history, "-c", "repack.useDeltaBaseOffset=false", "repack", "-q", "-a", "-d", "-f")
+    assert _assert_reader_matches_git(history) > 20
+
+
+def test_object_reader_sha256_pack(tmp_path: Path) -> None:
+    repo = tmp_path / "sha256"
+    run_git(tmp_path, "init", "-q", "--object-format=sha256", "-b", "main", str(repo))
+    for i in range(4):
+        write(repo / "a.txt", "text\n" * (20 + i))
+        run_git(repo, "add", "-A")
+        run_git(repo, "commit", "-q", "-m", f"c{i}")
+    run_git(repo, "gc", "-q", "--aggressive")
+    assert _assert_reader_matches_git(repo) >= 12
+
+
+def test_alternates(oracle: Oracle, history: Path, tmp_path: Path) -> None:
+    run_git(history, "gc", "-q")
+    clone = tmp_path / "shared"
+    run_git(tmp_path, "clone", "-q", "--shared", str(history), str(clone))
+    assert (clone / ".git/objects/info/alternates").exists()
+    _strip_extension(clone, b"TREE")  # trees must come through the alternate
+    assert_clean(oracle, clone)
+    run_git(clone, "rm", "-q", "--cached", "README.md")
+    assert_dirty(oracle, clone, "D  README.md")
+
+
+def test_replaced_head_commit(oracle: Oracle, base_repo: Path) -> None:
+    # git reads HEAD through refs/replace/: the index is compared with the replacement.
+    head = run_git(base_repo, "rev-parse", "HEAD").strip()
+    write(base_repo / "README.md", "# replaced\n")
+    run_git(base_repo, "add", "README.md")
+    tree = run_git(base_repo, "write-tree").strip()
+    other = run_git(base_repo, "commit-tree", tree, "-m", "replacement").strip()
+    run_git(base_repo, "replace", head, other)
+    assert_clean(oracle, base_repo)
+    run_git(base_repo, "pack-refs", "--all")  # now from packed-refs
+    assert_clean(oracle, base_repo)

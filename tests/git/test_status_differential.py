@@ -70,7 +70,7 @@ OPERATIONS = [
     "symlink_to_file", "to_dir", "stage", "stage_all", "rm_cached", "add_n", "mv", "autocrlf",
     "attributes", "filemode_false", "assume_unchanged", "skip_worktree", "index_v4", "untracked",
     "commit", "age_index", "checkout_file", "crlf_rewrite", "symlink_dir", "modify_keep_mtime",
-    "age_files", "stat_config", "symlinks_false",
+    "age_files", "stat_config", "symlinks_false", "chmod_index",
 ]
 
 
@@ -192,6 +192,9 @@ def apply(world: World, op: str, selector: int, content: bytes, flag: int) -> No
         key, value = [("core.trustctime", "false"), ("core.checkStat", "minimal"),
                       ("core.trustctime", "true"), ("core.checkStat", "default")][flag % 4]
         world.git("config", key, value)
+    elif op == "chmod_index" and path is not None:
+        # The index's mode changes, the file (and its stat data) does not.
+        world.git("update-index", "--chmod=" + ("+x" if flag % 2 else "-x"), "--", path)
     elif op == "symlinks_false":
         world.git("config", "core.symlinks", "false" if flag % 2 else "true")
 

@@ -23,9 +23,7 @@ import stat as stat_mod
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import RepositoryError, UnsupportedRepositoryError
 from .index import (
@@ -34,6 +32,7 @@ from .index import (
     FLAG_STAGE_MASK,
     R_CTIME_S,
     R_DEV,
+    R_FLAGS,
     R_GID,
     R_INO,
     R_MODE,
@@ -46,6 +45,9 @@ from .index import (
 )
 from .repo import Repository, read_ref
 
+# Not typing.TYPE_CHECKING: importing typing costs ~5 ms of a ~100 ms check. Plain
+# classes rather than dataclasses below for the same reason (each one execs code).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .config import GitConfig
 
@@ -92,14 +94,14 @@ def untracked_files(repo: Repository, *, limit: int | None = 20) -> list[str]:
 # --- collecting changes ------------------------------------------------------------
 
 
-@dataclass
 class _Changes:
     """X (index vs HEAD) and Y (worktree vs index) per path, plus unmerged stage masks."""
 
-    context: _Context
-    index_status: dict[bytes, str] = field(default_factory=dict)
-    worktree_status: dict[bytes, str] = field(default_factory=dict)
-    unmerged: dict[bytes, int] = field(default_factory=dict)
+    def __init__(self, context: _Context) -> None:
+        self.context = context
+        self.index_status: dict[bytes, str] = {}
+        self.worktree_status: dict[bytes, str] = {}
+        self.unmerged: dict[bytes, int] = {}
 
     def __bool__(self) -> bool:
         return bool(self.index_status or self.worktree_status or self.unmerged)
@@ -174,16 +176,17 @@ class _Context:
         return self._submodules
 
 
-@dataclass(frozen=True)
 class _Settings:
     """The core.* keys the stat comparison and the clean conversion depend on."""
 
-    file_mode: bool = True
-    symlinks: bool = True
-    trust_ctime: bool = True
-    check_stat: bool = True
-    autocrlf: str = "false"  # "true" | "false" | "input"
-    quote_path: bool = True
+    def __init__(self, *, file_mode: bool, symlinks: bool, trust_ctime: bool, check_stat: bool,
+                 autocrlf: str, quote_path: bool) -> None:
+        self.file_mode = file_mode
+        self.symlinks = symlinks
+        self.trust_ctime = trust_ctime
+        self.check_stat = check_stat
+        self.autocrlf = autocrlf  # "true" | "false" | "input"
+        self.quote_path = quote_path
 
     @classmethod
     def from_config(cls, config: GitConfig) -> _Settings:
@@ -209,10 +212,10 @@ def _index_vs_head(context: _Context, head_commit: str, unmerged: list[int], cha
     (cache_tree_matches_traversal), everything else is compared entry by entry.
     Intent-to-add entries are invisible here (git shows them as " A")."""
     index = context.index
-    records, paths = index.records, index.paths
+    paths = index.paths
     # Unmerged entries: reported by stage mask only, whatever HEAD has.
     for position in unmerged:
-        stage = (records[position][11] & FLAG_STAGE_MASK) >> 12
+        stage = (index.record(position)[R_FLAGS] & FLAG_STAGE_MASK) >> 12
         path = paths[position]
         changes.unmerged[path] = changes.unmerged.get(path, 0) | (1 << (stage - 1))
     head_tree = bytes.fromhex(context.objects.commit_tree(head_commit))
@@ -231,7 +234,7 @@ def _diff_directory(
     """Compare HEAD's tree for directory ``prefix`` (None: absent in HEAD) with the
     index entries ``paths[low:high]`` (all under ``prefix``)."""
     index = context.index
-    records, paths, extended = index.records, index.paths, index.extended
+    paths, extended = index.paths, index.extended
     head_files: dict[bytes, tuple[int, bytes]] = {}
     head_dirs: dict[bytes, bytes] = {}
     if tree_oid is not None:
@@ -261,7 +264,7 @@ def _diff_directory(
             at = end
             continue
         name = path[start:]
-        record = records[at]
+        record = index.record(at)
         at += 1
         if path in changes.unmerged:
             head_files.pop(name, None)
@@ -325,12 +328,19 @@ def _worktree_vs_index(
             changes.worktree_status[paths[position]] = letter
 
 
-@dataclass
 class _Scan:
-    suspects: list[int] = field(default_factory=list)
-    gitlinks: list[int] = field(default_factory=list)
-    intent_to_add: list[int] = field(default_factory=list)
-    unmerged: list[int] = field(default_factory=list)
+    """Index positions the stat loop could not clear, by kind."""
+
+    def __init__(self) -> None:
+        self.suspects: list[int] = []
+        self.gitlinks: list[int] = []
+        self.intent_to_add: list[int] = []
+        self.unmerged: list[int] = []
+
+
+_SCAN_FIELDS = {
+    size: struct.Struct(f">I4xI8xII8xI{size}xH") for size in (20, 32)
+}
 
 
 def _scan(context: _Context) -> _Scan:
@@ -348,7 +358,10 @@ def _scan(context: _Context) -> _Scan:
     whose content cannot have changed without its ctime changing.
     """
     index = context.index
-    records, paths, extended = index.records, index.paths, index.extended
+    raw, paths, offsets, extended = index.raw, index.paths, index.offsets, index.extended
+    # ctime s, mtime s, ino, mode, size, flags: only what this loop compares.
+    unpack = _SCAN_FIELDS[index.hash_size].unpack_from
+    oid_at = 40  # object id after the ten 32-bit stat fields
     scan = _Scan()
     suspects = scan.suspects
     lstat = os.lstat
@@ -364,8 +377,8 @@ def _scan(context: _Context) -> _Scan:
     root_fd = os.open(context.root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for position, path in enumerate(paths):
-            record = records[position]
-            flags = record[11]
+            offset = offsets[position]
+            ctime, mtime, ino, mode, size, flags = unpack(raw, offset)
             # FLAG_* spelled as literals: global look-ups cost ~10% here.
             if flags & 0xF000:
                 if flags & 0x3000:
@@ -387,25 +400,24 @@ def _scan(context: _Context) -> _Scan:
             except OSError:
                 suspects.append(position)
                 continue
-            mode = record[6]
             # st[8], st[9]: whole-second mtime and ctime. A gitlink (160000) never
             # matches a directory's mode: always a suspect.
             if (
-                st[8] != record[2]
-                or st.st_size != record[9]
-                or st[9] != record[0]
-                or st.st_ino & 0xFFFFFFFF != record[5]
+                st[8] != mtime
+                or st.st_size != size
+                or st[9] != ctime
+                or st.st_ino & 0xFFFFFFFF != ino
                 or (st.st_mode ^ mode) & (0o170000 if mode == 0o120000 else 0o170100)
-                or record[2] >= racy_after
-                or (not record[9] and record[10] != empty_blob)
+                or mtime >= racy_after
+                or (not size and raw[offset + oid_at : offset + oid_at + len(empty_blob)] != empty_blob)
             ):
                 suspects.append(position)
     finally:
         os.close(root_fd)
-    gitlinks = [p for p in suspects if records[p][6] == S_IFGITLINK]
+    gitlinks = [p for p in suspects if index.record(p)[R_MODE] == S_IFGITLINK]
     if gitlinks:
         scan.gitlinks = gitlinks
-        scan.suspects = [p for p in suspects if records[p][6] != S_IFGITLINK]
+        scan.suspects = [p for p in suspects if index.record(p)[R_MODE] != S_IFGITLINK]
     return scan
 
 
@@ -456,7 +468,7 @@ def _judge_file(context: _Context, position: int) -> str | None:
     """refresh_cache_ent() + run_diff_files() for one regular file or symlink entry."""
     index = context.index
     path = index.paths[position]
-    record = index.records[position]
+    record = index.record(position)
     st = _lstat_or_none(context, path)
     if _is_removed(context, path, st, gitlink=False):
         return "D"
@@ -529,7 +541,7 @@ def _modified_check_fs(context: _Context, position: int, st: os.stat_result) -> 
     """read-cache.c ce_modified_check_fs(): compare the content as git would store it."""
     index = context.index
     path = index.paths[position]
-    expected = index.records[position][R_OID]
+    expected = index.record(position)[R_OID]
     st_kind = st.st_mode & S_IFMT
     if st_kind == S_IFREG:
         try:
@@ -602,7 +614,7 @@ def _judge_gitlink(context: _Context, position: int, include_untracked: bool) ->
     if ignore == "all":
         return None
     head = _gitlink_head(context, path)
-    if head is not None and bytes.fromhex(head) != index.records[position][R_OID]:
+    if head is not None and bytes.fromhex(head) != index.record(position)[R_OID]:
         return "M"
     if ignore == "dirty":
         return None
@@ -680,7 +692,6 @@ class _SubmoduleConfig:
 
 AttrValue = bytes | bool | None  # set (True), unset (False), a value, unspecified (None)
 _ATTRS_WANTED = (b"text", b"crlf", b"eol", b"ident", b"filter", b"working-tree-encoding")
-_ID_KEYWORD = re.compile(rb"\$Id:[^$\n]*\$")
 
 
 class _Converter:
@@ -696,7 +707,7 @@ class _Converter:
         action = self._crlf_action(attributes)
         data = _crlf_to_git(data, action, lambda: self._index_has_crlf(index_oid))
         if attributes.get(b"ident") is True:
-            data = _ID_KEYWORD.sub(b"$Id$", data)
+            data = re.sub(rb"\$Id:[^$\n]*\$", b"$Id$", data)  # ident_to_git()
         return data
 
     def _crlf_action(self, attributes: dict[bytes, bytes | bool]) -> str:
@@ -811,13 +822,16 @@ def _crlf_to_git(data: bytes, action: str, index_has_crlf: Callable[[], bool]) -
 # --- gitattributes (attr.c) --------------------------------------------------------
 
 
-@dataclass
 class _AttrRule:
-    pattern: str
-    base: str  # directory of the attributes file, "" for the root
-    no_dir: bool  # pattern has no slash: matches the basename
-    must_be_dir: bool
-    attrs: list[tuple[bytes, AttrValue]]
+    """One line of an attributes file."""
+
+    def __init__(self, pattern: str, base: str, no_dir: bool, must_be_dir: bool,
+                 attrs: list[tuple[bytes, AttrValue]]) -> None:
+        self.pattern = pattern
+        self.base = base  # directory of the attributes file, "" for the root
+        self.no_dir = no_dir  # pattern has no slash: matches the basename
+        self.must_be_dir = must_be_dir
+        self.attrs = attrs
 
 
 class _Attributes:
@@ -877,7 +891,7 @@ class _Attributes:
         if entry is None:
             return None
         try:
-            return self.context.objects.read_typed(self.context.index.records[entry][R_OID], "blob")
+            return self.context.objects.read_typed(self.context.index.record(entry)[R_OID], "blob")
         except RepositoryError:
             return None
 
