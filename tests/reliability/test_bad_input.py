@@ -268,7 +268,18 @@ def _gitfile_nowhere(project: Project) -> None:
     (project.path / ".git").write_text(f"gitdir: {project.path.parent / 'missing.git'}\n")
 
 
+def _branch_folder_clash(project: Project) -> None:
+    project.git("branch", "release")  # refs/heads/release is a file: release/v0.4.2 cannot be made
+
+
+def _packed_branch_folder_clash(project: Project) -> None:
+    _branch_folder_clash(project)
+    project.git("pack-refs", "--all")  # now only in packed-refs: no file in the way
+
+
 STATES: dict[str, tuple[Callable[[Project], None], str]] = {
+    "branch-folder-clash": (_branch_folder_clash, "refs/heads/release exists"),
+    "packed-branch-folder-clash": (_packed_branch_folder_clash, "refs/heads/release exists"),
     "pyproject-symlink": (_symlink, "pyproject.toml: is a symbolic link"),
     "pyproject-directory": (_directory, "pyproject.toml: not a regular file"),
     "pyproject-missing": (_missing, "pyproject.toml: not found"),

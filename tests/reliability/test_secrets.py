@@ -1,0 +1,212 @@
+"""Secrets (issue 7, part 4): a sentinel credential never shows up, on any path.
+
+The sentinel is the password in the remote URL, the password a credential helper
+returns, or ``GITHUB_TOKEN`` (handed out by a helper, as CI set-ups do). Each
+source goes through success, a push rejected by a hook, a wrong password, an
+unreachable server, a crash (a corrupt object: the unexpected-error path with its
+log), ``--dry-run``, ``--json``, an interruption, and SIGKILL + ``--recover``.
+After every run, stdout, stderr and every file that is new or changed under the
+project, the remote, HOME and the XDG directories are searched: the sentinel
+(plain or URL-encoded) may appear no more often than before the run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from reliability_support import run_driver
+from servers import GitHttpServer, make_bare, start_http_server
+from support import Project, git, make_project, run_cli
+
+SENTINEL = "s3cr3t-RELIABILITY-9d2e"
+FORMS = (SENTINEL, quote(SENTINEL, safe=""), SENTINEL.encode().hex())
+SOURCES = ["url", "helper", "github-token"]
+PUSH_STEP = 7  # lock, branch, switch, write, stage, commit, push, upstream
+
+
+def _occurrences(roots: list[Path]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for root in roots:
+        for directory, _dirs, files in os.walk(root):
+            for name in files:
+                path = Path(directory, name)
+                if path.is_symlink():
+                    continue
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    continue
+                found[str(path)] = sum(data.count(form.encode()) for form in FORMS)
+    return found
+
+
+@dataclass
+class Setup:
+    project: Project
+    server: GitHttpServer
+    bare: Path
+    env: dict[str, str]
+    roots: list[Path]
+
+    def scan(self, result: subprocess.CompletedProcess[str], before: dict[str, int], what: str) -> list[str]:
+        leaks = [f"{what}: {stream}" for stream, text in (("stdout", result.stdout), ("stderr", result.stderr))
+                 if any(form in text for form in FORMS)]
+        after = _occurrences(self.roots)
+        leaks += [f"{what}: file {path} ({count} > {before.get(path, 0)})" for path, count in after.items()
+                  if count > before.get(path, 0)]
+        return leaks
+
+
+@pytest.fixture
+def http(tmp_path: Path) -> Iterator[GitHttpServer]:
+    with start_http_server(tmp_path / "http", username="releaser", password=SENTINEL) as server:
+        yield server
+
+
+def _setup(tmp_path: Path, server: GitHttpServer, source: str, name: str) -> Setup:
+    project = make_project(tmp_path / name, with_remote=False)
+    bare = make_bare(server.project_root, f"{name}.git")
+    git(project.path, "push", "-q", str(bare), "main")
+    project.remote = bare
+    home = Path(os.environ["HOME"])
+    env = {"XDG_CACHE_HOME": str(home / "xdg-cache"), "XDG_CONFIG_HOME": str(home / "xdg-config")}
+    if source == "url":
+        project.git("remote", "add", "origin", server.url(f"{name}.git", userinfo=f"releaser:{SENTINEL}"))
+    else:
+        project.git("remote", "add", "origin", server.url(f"{name}.git"))
+        answer = "$GITHUB_TOKEN" if source == "github-token" else SENTINEL
+        project.git("config", "credential.helper",
+                    f'!f() {{ test "$1" = get && echo username=releaser && echo "password={answer}"; true; }}; f')
+        if source == "github-token":
+            env["GITHUB_TOKEN"] = SENTINEL
+    return Setup(project, server, bare, env, [project.path.parent, server.project_root, home])
+
+
+def _run(setup: Setup, *args: str, env: dict[str, str] | None = None, what: str) -> tuple[
+        subprocess.CompletedProcess[str], list[str]]:
+    before = _occurrences(setup.roots)
+    result = run_cli(*args, cwd=setup.project.path, env={**setup.env, **(env or {})})
+    return result, setup.scan(result, before, what)
+
+
+def _reject_pushes(bare: Path) -> None:
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'frozen' >&2\nexit 1\n")
+    hook.chmod(0o755)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_sentinel_never_leaks(http: GitHttpServer, tmp_path: Path, source: str) -> None:
+    leaks: list[str] = []
+    paths = 0
+
+    # success, with --json and a dry run first
+    setup = _setup(tmp_path, http, source, "ok")
+    dry, found = _run(setup, "patch", "--dry-run", what="dry-run")
+    assert dry.returncode == 0, dry.stderr
+    leaks += found
+    done, found = _run(setup, "patch", "--yes", "--json", what="success --json")
+    assert done.returncode == 0, done.stderr
+    assert '"pushed": true' in done.stdout or "release/v0.4.2" in done.stdout
+    leaks += found
+    paths += 2
+
+    # rejected by the server's pre-receive hook
+    setup = _setup(tmp_path, http, source, "rejected")
+    _reject_pushes(setup.bare)
+    rejected, found = _run(setup, "patch", "--yes", what="push rejected")
+    assert rejected.returncode == 1 and "frozen" in rejected.stderr, rejected.stderr
+    leaks += found
+    paths += 1
+
+    # the server wants another password: the sentinel is the wrong one
+    setup = _setup(tmp_path, http, source, "wrong")
+    http.password = SENTINEL + "-but-another"
+    try:
+        wrong, found = _run(setup, "patch", "--yes", what="wrong password")
+    finally:
+        http.password = SENTINEL
+    assert wrong.returncode == 1 and "authentication" in wrong.stderr, wrong.stderr
+    leaks += found
+    paths += 1
+
+    # unreachable: the same URL on a port nobody listens on
+    setup = _setup(tmp_path, http, source, "unreachable")
+    url = setup.project.git("config", "remote.origin.url").strip()
+    setup.project.git("config", "remote.origin.url", url.replace(f":{http.port}/", ":9/"))
+    unreachable, found = _run(setup, "patch", "--yes", env={"DIRECTIVE_RELEASE_REMOTE_TIMEOUT": "3"},
+                              what="unreachable")
+    assert unreachable.returncode == 1, unreachable.stderr
+    leaks += found
+    paths += 1
+
+    # interrupted right after the push (the undo deletes the remote branch with the same
+    # credentials), then killed there and finished with --recover (which does the same)
+    for kind, code in (("sigint", 130), ("sigkill", -signal.SIGKILL)):
+        setup = _setup(tmp_path, http, source, kind)
+        fault = {"DIRECTIVE_RELEASE_FAULT": f"{kind}-after:{PUSH_STEP}"}
+        interrupted, found = _run(setup, "patch", "--yes", env=fault, what=kind)
+        assert interrupted.returncode == code, interrupted.stderr
+        leaks += found
+        if kind == "sigkill":
+            assert "release/v0.4.2" in git(setup.bare, "branch", "--list", "release/*")
+            recovered, found = _run(setup, "--recover", what="--recover")
+            assert recovered.returncode == 0, recovered.stderr
+            assert "release/" not in git(setup.bare, "branch", "--list", "release/*")
+            leaks += found
+        paths += 1
+
+    # a corrupt object: refused by the checks
+    setup = _setup(tmp_path, http, source, "corrupt")
+    _corrupt_head_tree(setup.project)
+    corrupt, found = _run(setup, "patch", "--yes", what="corrupt object")
+    assert corrupt.returncode == 1 and "cannot read loose object" in corrupt.stderr, corrupt.stderr
+    leaks += found
+    paths += 1
+
+    # a crash: the disk fills up while the new pyproject.toml is written, after the checks
+    # talked to the server; the unexpected-error path writes its log under XDG_CACHE_HOME
+    probe = _setup(tmp_path, http, source, "crash-probe")
+    points = tmp_path / f"points-{source}.txt"
+    counted = run_driver(["patch", "--yes"], cwd=probe.project.path, roots=[probe.project.path.parent],
+                         log=points, env=probe.env)
+    assert counted.returncode == 0, counted.stderr
+    at = next(n for n, line in enumerate(points.read_text().splitlines(), 1) if ".pyproject.toml." in line)
+    setup = _setup(tmp_path, http, source, "crash")
+    before = _occurrences(setup.roots)
+    crashed = run_driver(["patch", "--yes"], cwd=setup.project.path, roots=[setup.project.path.parent], at=at,
+                         kind="oserror", env=setup.env)
+    log = Path(setup.env["XDG_CACHE_HOME"]) / "directive-release" / "last-error.log"
+    assert crashed.returncode == 1 and "unexpected error" in crashed.stderr and log.exists(), crashed.stderr
+    leaks += setup.scan(crashed, before, "crash")
+    paths += 1
+
+    print(f"[reliability] secrets via {source}: {paths} paths checked, leaks: {len(leaks)}")
+    assert not leaks, "\n".join(leaks)
+
+
+def _corrupt_head_tree(project: Project) -> None:
+    """The checks read the index (its cached tree is valid); the commit step must read the tree itself."""
+    tree = project.git("rev-parse", "HEAD^{tree}").strip()
+    path = project.path / ".git" / "objects" / tree[:2] / tree[2:]
+    path.chmod(0o644)
+    path.write_bytes(b"not a zlib stream")
+
+
+def test_the_scan_finds_a_leak(http: GitHttpServer, tmp_path: Path) -> None:
+    """Guard: a hook that writes the token into .git and prints it is caught on both counts."""
+    setup = _setup(tmp_path, http, "github-token", "guard")
+    hook = setup.project.path / ".git" / "hooks" / "pre-commit"
+    hook.write_text('#!/bin/sh\necho "$GITHUB_TOKEN" > "$GIT_DIR/leaked"\necho "token $GITHUB_TOKEN" >&2\n')
+    hook.chmod(0o755)
+    _result, found = _run(setup, "patch", "--yes", what="guard")
+    assert any("stderr" in leak for leak in found), found
+    assert any(leak.endswith("leaked (1 > 0)") for leak in found), found
