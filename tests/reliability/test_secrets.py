@@ -205,7 +205,7 @@ def test_the_scan_finds_a_leak(http: GitHttpServer, tmp_path: Path) -> None:
     """Guard: a hook that writes the token into .git and prints it is caught on both counts."""
     setup = _setup(tmp_path, http, "github-token", "guard")
     hook = setup.project.path / ".git" / "hooks" / "pre-commit"
-    hook.write_text('#!/bin/sh\necho "$GITHUB_TOKEN" > "$GIT_DIR/leaked"\necho "token $GITHUB_TOKEN" >&2\n')
+    hook.write_text('#!/bin/sh\necho "$GITHUB_TOKEN" > .git/leaked\necho "token $GITHUB_TOKEN" >&2\n')
     hook.chmod(0o755)
     _result, found = _run(setup, "patch", "--yes", what="guard")
     assert any("stderr" in leak for leak in found), found
