@@ -27,7 +27,7 @@ from servers import GitHttpServer, make_bare, start_http_server
 from support import Project, git, make_project, run_cli
 
 SENTINEL = "s3cr3t-RELIABILITY-9d2e"
-FORMS = (SENTINEL, quote(SENTINEL, safe=""), SENTINEL.encode().hex())
+FORMS = tuple(dict.fromkeys((SENTINEL, quote(SENTINEL, safe=""), SENTINEL.encode().hex())))
 SOURCES = ["url", "helper", "github-token"]
 PUSH_STEP = 7  # lock, branch, switch, write, stage, commit, push, upstream
 
