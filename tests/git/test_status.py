@@ -557,6 +557,22 @@ def test_untracked_files_like_git(base_repo: Path) -> None:
     assert untracked_files(repo, limit=2) == _git_untracked(base_repo)[:2]
 
 
+def test_untracked_with_excludes_file_symlinks_and_negation(base_repo: Path, tmp_path: Path) -> None:
+    excludes = tmp_path / "global-ignore"
+    excludes.write_text("*.tmp\nsecret/\n")
+    run_git(base_repo, "config", "core.excludesFile", str(excludes))
+    write(base_repo / "src/.gitignore", "generated/\n*.pyc\n!keep.pyc\n")
+    write(base_repo / "src/a.tmp", "x\n")
+    write(base_repo / "src/pkg/mod.pyc", "x\n")
+    write(base_repo / "src/pkg/keep.pyc", "x\n")
+    write(base_repo / "src/generated/out.py", "x\n")
+    write(base_repo / "secret/key", "x\n")
+    write(base_repo / "data/only.tmp", "x\n")  # a folder holding only ignored files: hidden
+    os.symlink("docs", base_repo / "docs-link")  # a symlink to a folder is a file to git
+    repo = discover(base_repo)
+    assert untracked_files(repo, limit=None) == _git_untracked(base_repo)
+
+
 def test_untracked_nested_repository(base_repo: Path) -> None:
     nested = base_repo / "nested"
     nested.mkdir()

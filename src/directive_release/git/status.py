@@ -1,15 +1,22 @@
 """The clean check: is anything tracked changed, exactly as ``git status -uno`` decides?
 
 Fast path (clean tree, TREE extension == HEAD's tree, every entry's stat data
-matching): one index read, one small object read for HEAD's tree id, one ``lstat``
-per entry, no configuration, no dulwich. Everything else (a stat mismatch, an
-invalid cache tree, submodules, line-ending conversion) takes slower paths that
-follow git 2.39's ``read-cache.c``/``diff-lib.c``/``convert.c`` rule by rule; the
-comments name the git function each piece mirrors.
+matching): one index read, two small object reads (HEAD's commit and root tree),
+one ``lstat`` per entry, no configuration, no dulwich. Everything else (a stat
+mismatch, racily clean entries, an invalid cache tree, submodules, line-ending
+conversion) takes slower paths that follow git 2.39's ``read-cache.c``,
+``diff-lib.c``, ``unpack-trees.c`` and ``convert.c`` rule by rule; the comments name
+the git function each piece mirrors. Times are compared to the second, as by a git
+built without USE_NSEC (the default of git's Makefile and of Linux distributions):
+that is what makes the verdict git's even where git trusts stale stat data.
+
+Objects (commits, trees, and blobs for ``.gitattributes``/CRLF checks) come from a
+small reader of loose objects and packs here; only :func:`untracked_files` (opt-in)
+uses dulwich, for its ignore rules.
 
 Reported lines have the form of ``git status --porcelain --untracked-files=no``
-(``XY path``, sorted, quoted like git). Renames are shown as the ``D``/``A`` pair
-git would fold into ``R`` (the verdict, clean or not, is the same).
+(``XY path``, sorted and quoted like git). A rename is shown as the ``D``/``A`` pair
+git folds into ``R``: the verdict, clean or not, is the same.
 """
 
 from __future__ import annotations
@@ -374,7 +381,11 @@ def _scan(context: _Context) -> _Scan:
         for directory in {path[: path.rfind(b"/") + 1] for path in paths}
         if directory and not _leading_path_ok(context.root, directory[:-1], leading_ok)
     }
-    root_fd = os.open(context.root, os.O_RDONLY | os.O_DIRECTORY)
+    # Paths relative to an open worktree directory (shorter lookups), where supported.
+    if os.lstat in os.supports_dir_fd:
+        prefix, root_fd = b"", os.open(context.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    else:
+        prefix, root_fd = context.root, None
     try:
         for position, path in enumerate(paths):
             offset = offsets[position]
@@ -396,7 +407,7 @@ def _scan(context: _Context) -> _Scan:
                 suspects.append(position)
                 continue
             try:
-                st = lstat(path, dir_fd=root_fd)
+                st = lstat(prefix + path, dir_fd=root_fd)
             except OSError:
                 suspects.append(position)
                 continue
@@ -413,7 +424,8 @@ def _scan(context: _Context) -> _Scan:
             ):
                 suspects.append(position)
     finally:
-        os.close(root_fd)
+        if root_fd is not None:
+            os.close(root_fd)
     gitlinks = [p for p in suspects if index.record(p)[R_MODE] == S_IFGITLINK]
     if gitlinks:
         scan.gitlinks = gitlinks
