@@ -316,8 +316,12 @@ def _remove_journal(writer: JournalWriter, *, swallow_interrupts: bool) -> None:
     try:
         writer.remove()
         if swallow_interrupts:
-            while signal.sigtimedwait(_INTERRUPTS, 0) is not None:
-                pass
+            # sigpending/sigwait (not sigtimedwait): macOS has these too. A pending signal is
+            # consumed at once, sigwait never blocks here.
+            pending = signal.sigpending() & _INTERRUPTS
+            while pending:
+                signal.sigwait(pending)
+                pending = signal.sigpending() & _INTERRUPTS
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
