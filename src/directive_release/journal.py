@@ -170,7 +170,12 @@ class JournalWriter:
             handle.flush()
             os.fsync(handle.fileno())
         try:
-            os.link(tmp, self.path)  # fails if it exists: at most one release at a time
+            try:
+                os.link(tmp, self.path)  # fails if it exists: at most one release at a time
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: create exclusively, then fill
+                self._write_exclusively(tmp.read_bytes())
         except FileExistsError:
             tmp.unlink()
             check_no_leftover(self.repo)  # raises unless it was a finished release's journal
@@ -180,6 +185,14 @@ class JournalWriter:
         self._linked = True
         tmp.unlink()
         return True
+
+    def _write_exclusively(self, data: bytes) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._linked = True  # it is ours from here on, even half-written
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def update(self, **changes: Any) -> None:
         for key, value in changes.items():
