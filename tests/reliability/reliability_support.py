@@ -240,6 +240,12 @@ def judge_refusal(project: Project, before: dict[str, Entry], result: subprocess
         journal = project.path / ".git" / "directive-release" / "journal.json"
         if journal.exists() and '"completed": true' not in journal.read_text():
             problems.append("a pending journal was left after a successful release")
+        elif journal.exists():
+            # a finished release's journal: the next release must clear it and go ahead
+            again = subprocess.run([sys.executable, "-m", "directive_release", "minor", "--yes", "--no-push"],
+                                   cwd=project.path, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if again.returncode != 0 or journal.exists():
+                problems.append(f"the release after a left completed journal failed: {again.stderr.strip()}")
         return problems
     try:
         line = assert_one_line_refusal(result, codes=(code,))
