@@ -495,6 +495,8 @@ def test_submodule_ignore_setting(oracle: Oracle, with_submodule: Path, ignore: 
     run_git(with_submodule / "vendor/lib", "commit", "-q", "-am", "newer")
     lines = oracle.compare(with_submodule)
     assert (lines == []) == (ignore == "all")
+    run_git(with_submodule, "add", "vendor/lib")  # staged gitlinks show whatever the setting
+    assert_dirty(oracle, with_submodule, "M  vendor/lib")
 
 
 def test_submodule_uninitialised(oracle: Oracle, with_submodule: Path, tmp_path: Path) -> None:
