@@ -592,7 +592,7 @@ def _all_objects(repo: Path) -> list[tuple[str, str]]:
 
 
 def _assert_reader_matches_git(repo: Path) -> int:
-    from directive_release.git.status import _ObjectReader
+    from directive_release.git.odb import ObjectReader as _ObjectReader
 
     reader = _ObjectReader(discover(repo))
     objects = _all_objects(repo)

@@ -2,107 +2,73 @@
 
 Only the trees on the changed path are rewritten (O(depth), not O(repository)),
 which is what keeps a release on a 100,000-file repository as fast as on a
-small one. dulwich is imported here, lazily, because only the mutating path
-needs its object store.
+small one. Objects are read and written by :mod:`.odb` (git's formats, no
+dulwich); dulwich is imported only for CRLF check-in conversion, a rare path.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import RepositoryError
+from .odb import ObjectReader, parse_tree, serialize_tree, write_object
 from .repo import Repository
 
 if TYPE_CHECKING:  # pragma: no cover
-    from dulwich.object_store import BaseObjectStore
-
     from .identity import Identity
 
-
-@functools.lru_cache(maxsize=4)
-def _open(worktree: str):  # -> dulwich.repo.Repo
-    from dulwich.repo import Repo
-
-    return Repo(worktree)
-
-
-def _store(repo: Repository) -> "BaseObjectStore":
-    """The repository's object store (object format and alternates as configured)."""
-    return _open(str(repo.worktree)).object_store
-
-
-def _ascii(object_id: str) -> bytes:
-    return object_id.encode("ascii")
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    mode: int
-    sha: str
+_TREE_MODE = 0o040000
 
 
 def commit_tree_id(repo: Repository, commit_id: str) -> str:
-    store = _store(repo)
-    try:
-        commit = store[_ascii(commit_id)]
-    except KeyError as exc:
-        raise RepositoryError(f"commit {commit_id} is missing from the object store") from exc
-    return commit.tree.decode("ascii")
-
-
-def tree_entry(repo: Repository, tree_id: str, path: bytes) -> TreeEntry | None:
-    """The entry at ``path`` (slash-separated) in ``tree_id``, or None."""
-    store = _store(repo)
-    current = _ascii(tree_id)
-    parts = path.split(b"/")
-    for depth, name in enumerate(parts):
-        tree = store[current]
-        if name not in tree:
-            return None
-        mode, sha = tree[name]
-        if depth == len(parts) - 1:
-            return TreeEntry(mode, sha.decode("ascii"))
-        current = sha
-    return None
-
-
-def hash_blob(repo: Repository, content: bytes) -> str:
-    from dulwich.objects import Blob
-
-    return _object_id(repo, Blob.from_string(content))
+    return ObjectReader(repo).commit_tree(commit_id)
 
 
 def write_blob(repo: Repository, content: bytes) -> str:
-    from dulwich.objects import Blob
-
-    blob = Blob.from_string(content)
-    store = _store(repo)
-    store.add_object(blob)
-    return _object_id(repo, blob)
-
-
-def _object_id(repo: Repository, obj) -> str:  # type: ignore[no-untyped-def]
-    return obj.get_id(_store(repo).object_format).decode("ascii")
+    return write_object(repo, "blob", content)
 
 
 def replace_blob_in_tree(repo: Repository, tree_id: str, path: bytes, blob_id: str, mode: int) -> str:
     """Write the trees on ``path`` with the blob replaced; return the new root tree id."""
-    store = _store(repo)
+    reader = ObjectReader(repo)
+    hash_size = repo.hash_hex_length // 2
     parts = path.split(b"/")
-    chain = [store[_ascii(tree_id)]]
-    for name in parts[:-1]:
-        sub_mode, sub_sha = chain[-1][name]
-        chain.append(store[sub_sha])
-    new_id = _ascii(blob_id)
-    new_mode = mode
-    for tree, name in zip(reversed(chain), reversed(parts)):
-        tree[name] = (new_mode, new_id)
-        store.add_object(tree)
-        new_id = _ascii(_object_id(repo, tree))
-        new_mode = 0o040000
-    return new_id.decode("ascii")
+    chain: list[list[tuple[int, bytes, bytes]]] = []
+    current = bytes.fromhex(tree_id)
+    for depth, name in enumerate(parts):
+        entries = list(parse_tree(reader.read_typed(current, "tree"), hash_size))
+        chain.append(entries)
+        if depth < len(parts) - 1:
+            found = [oid for entry_mode, entry_name, oid in entries
+                     if entry_name == name and entry_mode == _TREE_MODE]
+            if not found:
+                raise RepositoryError(f"{path.decode(errors='replace')}: no such directory in HEAD's tree")
+            current = found[0]
+    new_oid, new_mode = bytes.fromhex(blob_id), mode
+    for entries, name in zip(reversed(chain), reversed(parts)):
+        kept = [entry for entry in entries if entry[1] != name]
+        body = serialize_tree([*kept, (new_mode, name, new_oid)])
+        new_oid, new_mode = bytes.fromhex(write_object(repo, "tree", body)), _TREE_MODE
+    return new_oid.hex()
+
+
+def _signature_header(repo: Repository) -> bytes:
+    return b"gpgsig-sha256" if repo.object_format == "sha256" else b"gpgsig"
+
+
+def commit_body(*, tree_id: str, parent: str, author: "Identity", committer: "Identity", message: str,
+                signature: bytes | None = None, signature_header: bytes = b"gpgsig") -> bytes:
+    """A commit object's body in git's layout (the signature, if any, last among the headers)."""
+    headers = [
+        b"tree " + tree_id.encode("ascii"),
+        b"parent " + parent.encode("ascii"),
+        b"author " + author.ident_bytes(),
+        b"committer " + committer.ident_bytes(),
+    ]
+    if signature is not None:
+        lines = signature.rstrip(b"\n").split(b"\n")
+        headers.append(signature_header + b" " + b"\n ".join(lines))
+    return b"\n".join(headers) + b"\n\n" + message.encode("utf-8")
 
 
 def write_commit(
@@ -115,24 +81,11 @@ def write_commit(
     message: str,
     sign: Callable[[bytes], bytes] | None = None,
 ) -> str:
-    from dulwich.objects import Commit
-
-    commit = Commit()
-    commit.tree = _ascii(tree_id)
-    commit.parents = [_ascii(parent)]
-    commit.author = author.signature_bytes()
-    commit.author_time = author.timestamp
-    commit.author_timezone = author.tz_offset_seconds
-    commit.committer = committer.signature_bytes()
-    commit.commit_time = committer.timestamp
-    commit.commit_timezone = committer.tz_offset_seconds
-    commit.message = message.encode("utf-8")
-    # dulwich picks the signature header (gpgsig / gpgsig-sha256) from the object format.
-    commit.object_format = _store(repo).object_format
+    fields = dict(tree_id=tree_id, parent=parent, author=author, committer=committer, message=message)
+    body = commit_body(**fields)  # type: ignore[arg-type]
     if sign is not None:
-        commit.gpgsig = sign(commit.raw_without_sig())
-    _store(repo).add_object(commit)
-    return _object_id(repo, commit)
+        body = commit_body(**fields, signature=sign(body), signature_header=_signature_header(repo))  # type: ignore[arg-type]
+    return write_object(repo, "commit", body)
 
 
 def checkin_content(repo: Repository, path: bytes, worktree_bytes: bytes) -> bytes:
@@ -144,6 +97,11 @@ def checkin_content(repo: Repository, path: bytes, worktree_bytes: bytes) -> byt
     if b"\r" not in worktree_bytes:
         return worktree_bytes
     from dulwich.objects import Blob
+    from dulwich.repo import Repo
 
-    normalizer = _open(str(repo.worktree)).get_blob_normalizer()
-    return normalizer.checkin_normalize(Blob.from_string(worktree_bytes), path).as_raw_string()
+    dulwich_repo = Repo(str(repo.worktree))
+    try:
+        normalizer = dulwich_repo.get_blob_normalizer()
+        return normalizer.checkin_normalize(Blob.from_string(worktree_bytes), path).as_raw_string()
+    finally:
+        dulwich_repo.close()

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import mmap
 import os
 import re
 import stat as stat_mod
 import struct
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -50,6 +48,7 @@ from .index import (
     CacheTreeNode,
     IndexFile,
 )
+from .odb import ObjectReader, parse_tree
 from .repo import Repository, read_ref
 
 # Not typing.TYPE_CHECKING: importing typing costs ~5 ms of a ~100 ms check. Plain
@@ -144,16 +143,16 @@ class _Context:
         self.repo = repo
         self.index = index
         self.root = os.fsencode(repo.worktree) + b"/"
-        self._objects: _ObjectReader | None = None
+        self._objects: ObjectReader | None = None
         self._config: GitConfig | None = None
         self._settings: _Settings | None = None
         self._attributes: _Attributes | None = None
         self._submodules: _SubmoduleConfig | None = None
 
     @property
-    def objects(self) -> _ObjectReader:
+    def objects(self) -> ObjectReader:
         if self._objects is None:
-            self._objects = _ObjectReader(self.repo)
+            self._objects = ObjectReader(self.repo)
         return self._objects
 
     @property
@@ -245,7 +244,7 @@ def _diff_directory(
     head_files: dict[bytes, tuple[int, bytes]] = {}
     head_dirs: dict[bytes, bytes] = {}
     if tree_oid is not None:
-        for mode, name, oid in _parse_tree(context.objects.read_typed(tree_oid, "tree"), index.hash_size):
+        for mode, name, oid in parse_tree(context.objects.read_typed(tree_oid, "tree"), index.hash_size):
             mode = _canon_mode(mode)
             if mode == S_IFDIR:
                 head_dirs[name] = oid
@@ -299,17 +298,6 @@ def _canon_mode(mode: int) -> int:
     if kind in (S_IFLNK, S_IFDIR):
         return kind
     return S_IFGITLINK
-
-
-def _parse_tree(data: bytes, hash_size: int) -> Iterator[tuple[int, bytes, bytes]]:
-    position = 0
-    end = len(data)
-    while position < end:
-        space = data.index(b" ", position)
-        nul = data.index(0, space)
-        mode = int(data[position:space], 8)
-        yield mode, data[space + 1 : nul], data[nul + 1 : nul + 1 + hash_size]
-        position = nul + 1 + hash_size
 
 
 # --- worktree vs index -------------------------------------------------------------
@@ -1013,269 +1001,6 @@ def _unquote_c_style(line: bytes) -> tuple[bytes, bytes]:
             out.append(byte)
         position += 1
     return bytes(out), b""
-
-
-# --- objects: just enough of git's object database to read commits and trees -------
-
-
-_TYPE_NAMES = {1: "commit", 2: "tree", 3: "blob", 4: "tag"}
-_OFS_DELTA, _REF_DELTA = 6, 7
-
-
-class _Pack:
-    def __init__(self, idx_path: Path, hash_size: int) -> None:
-        self.hash_size = hash_size
-        with open(idx_path, "rb") as handle:
-            self.idx = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        if self.idx[:8] != b"\377tOc\0\0\0\2":
-            raise UnsupportedRepositoryError(f"{idx_path}: pack index version 1 is not supported; run: git gc")
-        self.fanout = struct.unpack_from(">256I", self.idx, 8)
-        self.count = self.fanout[255]
-        self.names_at = 8 + 1024
-        self.offsets_at = self.names_at + self.count * (hash_size + 4)
-        self.large_at = self.offsets_at + self.count * 4
-        self.pack_path = idx_path.with_suffix(".pack")
-        self._pack: mmap.mmap | None = None
-
-    @property
-    def pack(self) -> mmap.mmap:
-        if self._pack is None:
-            with open(self.pack_path, "rb") as handle:
-                self._pack = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        return self._pack
-
-    def offset_of(self, oid: bytes) -> int | None:
-        first = oid[0]
-        low = self.fanout[first - 1] if first else 0
-        high = self.fanout[first]
-        size, idx, names = self.hash_size, self.idx, self.names_at
-        while low < high:
-            middle = (low + high) // 2
-            at = names + middle * size
-            candidate = idx[at : at + size]
-            if candidate < oid:
-                low = middle + 1
-            elif candidate > oid:
-                high = middle
-            else:
-                (offset,) = struct.unpack_from(">I", idx, self.offsets_at + middle * 4)
-                if offset & 0x80000000:
-                    (offset,) = struct.unpack_from(">Q", idx, self.large_at + (offset & 0x7FFFFFFF) * 8)
-                return offset
-        return None
-
-
-class _ObjectReader:
-    """Loose objects, pack files (v2 index, ofs/ref deltas), alternates and replace refs.
-    Anything unexpected raises RepositoryError naming the object."""
-
-    def __init__(self, repo: Repository) -> None:
-        self.repo = repo
-        self.hash_size = repo.hash_hex_length // 2
-        self.directories = _object_directories(repo.commondir / "objects")
-        self._packs: list[_Pack] | None = None
-        self._replacements: dict[bytes, bytes] | None = None
-
-    def commit_tree(self, commit: str) -> str:
-        data = self.read_typed(bytes.fromhex(commit), "commit")
-        if not data.startswith(b"tree "):
-            raise RepositoryError(f"commit {commit}: no tree line")
-        return data[5 : 5 + self.hash_size * 2].decode("ascii")
-
-    def read_typed(self, oid: bytes, expected: str) -> bytes:
-        kind, data = self.read(self._replace(oid))
-        if kind != expected:
-            raise RepositoryError(f"object {oid.hex()} is a {kind}, expected a {expected}")
-        return data
-
-    def read(self, oid: bytes) -> tuple[str, bytes]:
-        found = self._read_loose(oid)
-        if found is not None:
-            return found
-        for pack in self.packs:
-            offset = pack.offset_of(oid)
-            if offset is not None:
-                kind, data = self._unpack(pack, offset)
-                return _TYPE_NAMES[kind], data
-        # A pack may have appeared since we listed them (gc running concurrently).
-        self._packs = None
-        for pack in self.packs:
-            offset = pack.offset_of(oid)
-            if offset is not None:
-                kind, data = self._unpack(pack, offset)
-                return _TYPE_NAMES[kind], data
-        raise RepositoryError(f"object {oid.hex()} is missing from {self.repo.commondir / 'objects'}")
-
-    @property
-    def packs(self) -> list[_Pack]:
-        if self._packs is None:
-            packs = []
-            for directory in self.directories:
-                pack_dir = directory / "pack"
-                try:
-                    names = sorted(os.listdir(pack_dir))
-                except OSError:
-                    continue
-                for name in names:
-                    if name.endswith(".idx") and (pack_dir / (name[:-4] + ".pack")).exists():
-                        packs.append(_Pack(pack_dir / name, self.hash_size))
-            self._packs = packs
-        return self._packs
-
-    def _read_loose(self, oid: bytes) -> tuple[str, bytes] | None:
-        text = oid.hex()
-        for directory in self.directories:
-            try:
-                with open(directory / text[:2] / text[2:], "rb") as handle:
-                    raw = zlib.decompress(handle.read())
-            except FileNotFoundError:
-                continue
-            except (OSError, zlib.error) as exc:
-                raise RepositoryError(f"object {text}: cannot read loose object ({exc})") from exc
-            header, _, data = raw.partition(b"\0")
-            kind, _, _size = header.partition(b" ")
-            return kind.decode("ascii", "replace"), data
-        return None
-
-    def _unpack(self, pack: _Pack, offset: int) -> tuple[int, bytes]:
-        # Walk the delta chain down to its base iteratively (chains can be thousands long).
-        deltas: list[bytes] = []
-        data = pack.pack
-        while True:
-            byte = data[offset]
-            kind = (byte >> 4) & 7
-            size = byte & 15
-            shift = 4
-            position = offset + 1
-            while byte & 0x80:
-                byte = data[position]
-                position += 1
-                size |= (byte & 0x7F) << shift
-                shift += 7
-            if kind == _OFS_DELTA:
-                byte = data[position]
-                position += 1
-                distance = byte & 0x7F
-                while byte & 0x80:
-                    byte = data[position]
-                    position += 1
-                    distance = ((distance + 1) << 7) | (byte & 0x7F)
-                deltas.append(_inflate(data, position, size))
-                offset -= distance
-                continue
-            if kind == _REF_DELTA:
-                base_oid = data[position : position + self.hash_size]
-                deltas.append(_inflate(data, position + self.hash_size, size))
-                base_kind, base = self.read(base_oid)
-                kind = {v: k for k, v in _TYPE_NAMES.items()}[base_kind]
-                break
-            if kind not in _TYPE_NAMES:
-                raise RepositoryError(f"{pack.pack_path}: bad object type {kind} at offset {offset}")
-            base = _inflate(data, position, size)
-            break
-        for delta in reversed(deltas):
-            base = _apply_delta(base, delta)
-        return kind, base
-
-    def _replace(self, oid: bytes) -> bytes:
-        """refs/replace/<oid>, which git honours for every object read."""
-        if self._replacements is None:
-            self._replacements = _replace_refs(self.repo)
-        return self._replacements.get(oid, oid)
-
-
-def _object_directories(objects: Path) -> list[Path]:
-    """objects/ plus objects/info/alternates, recursively (git allows 5 levels)."""
-    found: list[Path] = []
-    pending = [(objects, 0)]
-    while pending:
-        directory, depth = pending.pop(0)
-        if directory in found:
-            continue
-        found.append(directory)
-        if depth >= 5:
-            continue
-        try:
-            lines = (directory / "info" / "alternates").read_text("utf-8").splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                alternate = Path(line)
-                pending.append(((directory / alternate).resolve(), depth + 1))
-    return found
-
-
-def _replace_refs(repo: Repository) -> dict[bytes, bytes]:
-    if os.environ.get("GIT_NO_REPLACE_OBJECTS"):
-        return {}
-    found: dict[bytes, bytes] = {}
-    try:
-        packed = (repo.commondir / "packed-refs").read_bytes()
-    except OSError:
-        packed = b""
-    if b" refs/replace/" in packed:
-        for line in packed.splitlines():
-            oid, _, name = line.partition(b" ")
-            if name.startswith(b"refs/replace/"):
-                try:
-                    found[bytes.fromhex(name[13:].decode())] = bytes.fromhex(oid.decode())
-                except ValueError:
-                    continue
-    loose = repo.commondir / "refs" / "replace"
-    if loose.is_dir():
-        for entry in loose.iterdir():
-            try:
-                target = entry.read_text("ascii").strip()
-                found[bytes.fromhex(entry.name)] = bytes.fromhex(target)
-            except (OSError, ValueError):
-                continue
-    return found
-
-
-def _inflate(data: mmap.mmap, position: int, size: int) -> bytes:
-    decompressor = zlib.decompressobj()
-    chunk = max(size + 64, 4096)
-    out = decompressor.decompress(data[position : position + chunk])
-    while not decompressor.eof and position + chunk < len(data):
-        position += chunk
-        out += decompressor.decompress(data[position : position + chunk])
-    if len(out) != size:
-        raise RepositoryError(f"pack object at {position}: inflated to {len(out)} bytes, expected {size}")
-    return out
-
-
-def _apply_delta(base: bytes, delta: bytes) -> bytes:
-    """patch-delta.c: copy-from-base and insert instructions after two size varints."""
-    position = 0
-    for _ in range(2):  # source size, then result size
-        byte = 0x80
-        while byte & 0x80:
-            byte = delta[position]
-            position += 1
-    out = bytearray()
-    end = len(delta)
-    while position < end:
-        op = delta[position]
-        position += 1
-        if op & 0x80:
-            offset = length = 0
-            for bit, shift in ((1, 0), (2, 8), (4, 16), (8, 24)):
-                if op & bit:
-                    offset |= delta[position] << shift
-                    position += 1
-            for bit, shift in ((16, 0), (32, 8), (64, 16)):
-                if op & bit:
-                    length |= delta[position] << shift
-                    position += 1
-            out += base[offset : offset + (length or 0x10000)]
-        elif op:
-            out += delta[position : position + op]
-            position += op
-        else:
-            raise RepositoryError("corrupt delta (opcode 0)")
-    return bytes(out)
 
 
 # --- output ------------------------------------------------------------------------
