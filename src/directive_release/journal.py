@@ -302,6 +302,7 @@ def _remove_stale_files(repo: Repository, journal: Journal) -> list[str]:
     if journal.tracking_ref:
         candidates.append(repo.commondir / f"{journal.tracking_ref}.lock")
     candidates += (repo.commondir / "objects").glob("??/*.lock")
+    candidates += (repo.commondir / "objects").glob("??/tmp_obj_*")  # a loose object cut off mid-write
     candidates += repo.worktree.glob(".pyproject.toml.*.directive-release.tmp")
     removed: list[str] = []
     for path in candidates:
@@ -312,8 +313,9 @@ def _remove_stale_files(repo: Repository, journal: Journal) -> list[str]:
         except FileNotFoundError:
             continue
         removed.append(str(path.relative_to(repo.worktree) if path.is_relative_to(repo.worktree) else path))
-    refs._remove_empty_parents((repo.commondir / journal.branch_ref).parent,
-                               repo.commondir / "refs" / "heads")
+    for ref in (journal.branch_ref, journal.tracking_ref):
+        if ref:  # folders made for a lock that was never committed (refs/heads/release/, ...)
+            refs._remove_empty_parents((repo.commondir / ref).parent, repo.commondir / "refs" / ref.split("/")[1])
     return [f"removed {', '.join(removed)}"] if removed else []
 
 
