@@ -220,44 +220,6 @@ def sample_points(total: int, *, name: str, default_count: int) -> list[int]:
     return sorted(rng.sample(points, default_count))
 
 
-def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    start = time.monotonic()
-    value = fn(*args, **kwargs)
-    return value, time.monotonic() - start
-
-
-def judge_refusal(project: Project, before: dict[str, Entry], result: subprocess.CompletedProcess[str],
-                  *, code: int) -> list[str]:
-    """Problems with a run that had a fault injected (empty list: it behaved).
-
-    Either it refused (exit ``code``, one line saying nothing was changed, every byte as
-    before, no lock) or the fault did not matter (e.g. ``mkdir -p`` of a directory that
-    exists) and it released completely (exit 0, released, no lock, no pending journal).
-    """
-    if result.returncode == 0:
-        problems = released_state(project)
-        problems += [f"lock left: {lock}" for lock in lock_files(project)]
-        journal = project.path / ".git" / "directive-release" / "journal.json"
-        if journal.exists() and '"completed": true' not in journal.read_text():
-            problems.append("a pending journal was left after a successful release")
-        elif journal.exists():
-            # a finished release's journal: the next release must clear it and go ahead
-            again = subprocess.run([sys.executable, "-m", "directive_release", "minor", "--yes", "--no-push"],
-                                   cwd=project.path, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-            if again.returncode != 0 or journal.exists():
-                problems.append(f"the release after a left completed journal failed: {again.stderr.strip()}")
-        return problems
-    try:
-        line = assert_one_line_refusal(result, codes=(code,))
-    except AssertionError as exc:
-        return [f"not a one-line refusal: {exc}"]
-    if "nothing was changed" not in line:
-        return [f"refusal does not say nothing was changed: {line}"]
-    problems = state_differences(before, whole_state(project))
-    problems += [f"lock left: {lock}" for lock in lock_files(project)]
-    return problems
-
-
 @contextmanager
 def forward_then_silent(target_port: int, forwarded: int) -> Iterator[int]:
     """A TCP proxy on 127.0.0.1: the first ``forwarded`` connections reach ``target_port``, later
