@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no terminal to confirm in: add --yes (directive-release --part {part} --yes)")
 
     options = release.Options(part=part, push=not args.no_push, remote=args.remote,
-                              untracked_blocks=args.untracked_blocks)
+                              untracked_blocks=args.untracked_blocks,
+                              clean_check_under_lock_only=args.yes and not args.dry_run and checked is None)
     plan = release.make_plan(start, options, checked)
     console.line(f"Release {plan.old_version} -> {plan.new_version}:", "bold")
     for line in plan.describe():

@@ -36,6 +36,9 @@ class Options:
     push: bool = True
     remote: str | None = None
     untracked_blocks: bool | None = None
+    # With --yes nothing waits between the checks and the first change: the clean check then
+    # runs once, under the index lock (as git commit does), instead of before it and again under it.
+    clean_check_under_lock_only: bool = False
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Plan:
     tag: str
     message: str
     remote_name: str | None
+    clean_checked: bool = True  # False: the clean check runs under the index lock, in LockIndex
     steps: list["Step"] = field(default_factory=list)
     # Filled in while applying.
     commit_id: str | None = None
@@ -95,7 +99,7 @@ class Checked:
     signer: Callable[[bytes], bytes] | None
 
 
-def check_repository(start: Path, *, untracked_blocks: bool | None = None) -> Checked:
+def check_repository(start: Path, *, untracked_blocks: bool | None = None, clean: bool = True) -> Checked:
     """Every check that does not depend on the part; raise the first failure; change nothing."""
     overrides = gitrepo.env_git_dir_overrides()
     if overrides:
@@ -105,7 +109,7 @@ def check_repository(start: Path, *, untracked_blocks: bool | None = None) -> Ch
                               " finds the repository from the current directory (use -C PATH)")
     repo = gitrepo.discover(start)
     try:
-        return _check_repository(repo, untracked_blocks)
+        return _check_repository(repo, untracked_blocks, clean)
     except ReleaseError:
         # A release that started meanwhile explains a modified pyproject.toml or a held lock:
         # say that, rather than "commit or stash" the other release's change.
@@ -113,14 +117,17 @@ def check_repository(start: Path, *, untracked_blocks: bool | None = None) -> Ch
         raise
 
 
-def _check_repository(repo: gitrepo.Repository, untracked_blocks: bool | None) -> Checked:
+def _check_repository(repo: gitrepo.Repository, untracked_blocks: bool | None, clean: bool) -> Checked:
     check_no_leftover(repo)
     gitrepo.check_no_operation_in_progress(repo)
     head = gitrepo.read_head(repo)
     project = pyproject.read(repo.worktree, display_root=repo.worktree)
     settings = project.settings
     _check_pyproject_tracked(repo)
-    _check_clean(repo, head, settings if untracked_blocks is None else _with_untracked(settings, untracked_blocks))
+    if untracked_blocks is not None:
+        settings = _with_untracked(settings, untracked_blocks)
+    if clean:
+        check_clean(repo, head, settings)
 
     from .git.config import load_config
     from .git.identity import resolve_identities
@@ -135,7 +142,8 @@ def _check_repository(repo: gitrepo.Repository, untracked_blocks: bool | None) -
 def make_plan(start: Path, options: Options, checked: Checked | None = None) -> Plan:
     """Run every check (reusing ``checked`` when given); raise the first failure; change nothing."""
     if checked is None:
-        checked = check_repository(start, untracked_blocks=options.untracked_blocks)
+        checked = check_repository(start, untracked_blocks=options.untracked_blocks,
+                                   clean=not options.clean_check_under_lock_only)
     repo, head, project, settings = checked.repo, checked.head, checked.project, checked.settings
     git_config, author, committer, signer = checked.git_config, checked.author, checked.committer, checked.signer
     new_version = bump(project.version, options.part)
@@ -167,6 +175,7 @@ def make_plan(start: Path, options: Options, checked: Checked | None = None) -> 
         tag=tag,
         message=settings.message_for(new_version),
         remote_name=remote_name if options.push else None,
+        clean_checked=not options.clean_check_under_lock_only,
     )
     from .steps import build_steps
 
@@ -205,7 +214,7 @@ def _check_pyproject_tracked(repo: gitrepo.Repository) -> None:
         raise RepositoryError("pyproject.toml is outside the sparse checkout (skip-worktree); check it out first")
 
 
-def _check_clean(repo: gitrepo.Repository, head: gitrepo.HeadState, settings: Settings) -> None:
+def check_clean(repo: gitrepo.Repository, head: gitrepo.HeadState, settings: Settings) -> None:
     from .git.status import tracked_changes, untracked_files
 
     changes = tracked_changes(repo, head.commit, limit=6)

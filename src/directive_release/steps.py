@@ -89,6 +89,11 @@ def _check_unchanged_since_planning(plan: "Plan") -> None:
         )
     if plan.project.path.read_bytes() != plan.project.raw:
         raise DirtyTreeError("pyproject.toml changed since the checks; commit it, then run the release again")
+    if not plan.clean_checked:
+        from .release import check_clean
+
+        check_clean(repo, head, plan.settings)  # the one clean check of a --yes release
+        return
     changes = tracked_changes(repo, head.commit, limit=3)
     if changes:
         raise DirtyTreeError(

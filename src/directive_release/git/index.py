@@ -100,6 +100,9 @@ class CacheTreeNode:
         return None
 
 
+_READ_CACHE: dict[tuple[object, ...], "IndexFile"] = {}
+
+
 class IndexFile:
     """A parsed index: ``paths`` and ``offsets`` (where each entry starts in ``raw``) in
     index order. The clean check unpacks what it needs straight from ``raw``; the full
@@ -156,12 +159,27 @@ class IndexFile:
         hash_size = hash_hex_length // 2
         try:
             with open(path, "rb") as handle:
-                mtime_ns = os.fstat(handle.fileno()).st_mtime_ns
+                info = os.fstat(handle.fileno())
+                key = (str(path), hash_size, info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns,
+                       info.st_ctime_ns)
+                cached = _READ_CACHE.get(key)
+                if cached is not None:
+                    return cached
+                mtime_ns = info.st_mtime_ns
                 raw = handle.read()
         except FileNotFoundError:
             return cls(path, 2, b"", 0, hash_size, [], [], {}, 0, [])
         except OSError as exc:
             raise RepositoryError(f"{path}: cannot read the index ({exc.strerror})") from exc
+        parsed = cls._parse_quietly(path, raw, mtime_ns, hash_size)
+        # git replaces the index by rename, so the same inode, size and times mean the
+        # same bytes: the checks and the release read it several times, parse it once.
+        _READ_CACHE.clear()
+        _READ_CACHE[key] = parsed
+        return parsed
+
+    @staticmethod
+    def _parse_quietly(path: Path, raw: bytes, mtime_ns: int, hash_size: int) -> IndexFile:
         # Tens of thousands of new objects would trigger several collections, full
         # ones included in a fresh process; none of them is garbage.
         collecting = gc.isenabled()
