@@ -102,3 +102,37 @@ def test_write_atomically_keeps_mode(tmp_path: Path) -> None:
     assert target.read_bytes() == b"new"
     assert stat.S_IMODE(target.stat().st_mode) == 0o755
     assert [p.name for p in tmp_path.iterdir()] == ["pyproject.toml"]
+
+
+@pytest.mark.parametrize("raw", CASES)
+def test_fast_span_edit_agrees_with_tomlkit(raw: bytes) -> None:
+    from directive_release.pyproject import _edit_with_tomlkit, _version_span
+
+    import tomllib
+
+    span = _version_span(raw, tomllib.loads(raw.decode()), "0.4.1")
+    assert span is not None
+    assert replace_version(raw, "0.4.2") == _edit_with_tomlkit(raw.decode(), "0.4.2").encode()
+
+
+def test_triple_quoted_version_is_edited_in_place() -> None:
+    raw = b'[project]\nversion = """0.4.1"""\n'
+    assert replace_version(raw, "0.4.2") == b'[project]\nversion = """0.4.2"""\n'
+
+
+def test_escaped_version_is_refused_rather_than_reformatted() -> None:
+    raw = b'[project]\nversion = "0.4\\u002e1"\n'
+    with pytest.raises(PyprojectError, match="pyproject.toml:2: editing the version would reformat"):
+        replace_version(raw, "0.4.2")
+
+
+def test_common_edit_does_not_import_tomlkit() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from directive_release.pyproject import replace_version, version_line;"
+            "raw = b'[project]\\nname = \"x\"\\nversion = \"1.2.3\"\\n';"
+            "assert replace_version(raw, '1.2.4').endswith(b'\"1.2.4\"\\n'); assert version_line(raw) == 3;"
+            "print('tomlkit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

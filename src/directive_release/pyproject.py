@@ -154,7 +154,11 @@ def replace_version(raw: bytes, new_version: str, *, display: str = FILENAME) ->
     """Replace the version value and prove nothing else moved."""
     semver.parse(new_version)
     text = _decode(raw, display)
-    old_version = _static_version(parse_toml(raw, display), display)
+    document = parse_toml(raw, display)
+    old_version = _static_version(document, display)
+    span = _version_span(raw, document, old_version)
+    if span is not None:  # proven minimal by _version_span: no need for tomlkit
+        return raw[: span[0]] + new_version.encode("ascii") + raw[span[1] :]
     try:
         edited = _edit_with_tomlkit(text, new_version).encode("utf-8")
     except Exception as exc:  # tomlkit raises a variety of its own errors
@@ -181,9 +185,42 @@ def _only_version_changed(raw: bytes, edited: bytes, old_version: str, new_versi
     return False
 
 
+_SENTINEL = "999999999.999999999.999999999"
+
+
+def _version_span(raw: bytes, document: dict[str, Any], old_version: str) -> tuple[int, int] | None:
+    """The byte span of [project].version's characters, proven by re-parsing; None if unsure.
+
+    Each quoted occurrence of the old version is tried: replacing it must change
+    [project].version to a sentinel and nothing else in the parsed document. A
+    version written with escapes, or any other doubt, falls back to tomlkit.
+    """
+    import re
+
+    expected = {**document, "project": {**document["project"], "version": _SENTINEL}}
+    pattern = re.compile(rb"([\"'])(" + re.escape(old_version.encode("utf-8")) + rb")\1")
+    found: list[tuple[int, int]] = []
+    for match in pattern.finditer(raw):
+        start, end = match.span(2)
+        trial = raw[:start] + _SENTINEL.encode("ascii") + raw[end:]
+        try:
+            if tomllib.loads(trial.decode("utf-8")) == expected:
+                found.append((start, end))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+    return found[0] if len(found) == 1 else None
+
+
 def version_line(raw: bytes) -> int:
-    """1-based line of the version value, found by editing it to a sentinel; 1 if unknown."""
-    sentinel = "999999999.999999999.999999999"
+    """1-based line of the version value; 1 if unknown."""
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+        span = _version_span(raw, document, document["project"]["version"])
+    except Exception:  # any doubt: the slower tomlkit way below
+        span = None
+    if span is not None:
+        return raw.count(b"\n", 0, span[0]) + 1
+    sentinel = _SENTINEL
     try:
         text = raw.decode("utf-8")
         edited = _edit_with_tomlkit(text, sentinel).encode("utf-8")
