@@ -10,13 +10,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+
+# Not typing.TYPE_CHECKING, and pathlib only where used: --help and --version must
+# start in a couple of milliseconds more than Python itself.
+TYPE_CHECKING = False
 
 from . import __version__
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, ReleaseError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from .output import Console
     from . import release
     from .release import Plan
@@ -105,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recover", action="store_true",
                         help="undo a release that was killed half-way (e.g. by SIGKILL or a power cut),"
                              " using the journal it left in .git/directive-release/; e.g. `directive-release --recover`")
-    parser.add_argument("-C", dest="directory", metavar="PATH", type=Path,
+    parser.add_argument("-C", dest="directory", metavar="PATH",
                         help="run as if started in PATH (like git -C), e.g. `-C ../widget patch --yes`")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
@@ -132,7 +137,7 @@ def _recover(args: argparse.Namespace) -> int:
     from .git.repo import discover
     from .journal import recover
 
-    repo = discover(args.directory if args.directory is not None else Path.cwd())
+    repo = discover(_start_directory(args))
     done = recover(repo)
     summary = "; ".join(done) if done else "nothing needed undoing"
     print(f"Recovered the interrupted release: {summary}. The repository is as it was before it.")
@@ -157,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
                          " e.g. directive-release patch --yes --json")
     if part is None and not interactive:
         raise UsageError("no terminal to ask in: give the part and --yes, e.g. directive-release --part patch --yes")
-    start = args.directory if args.directory is not None else Path.cwd()
+    start = _start_directory(args)
     checked = None
     if part is None:
         # Every part-independent check first: a repository that cannot be released
@@ -242,10 +247,20 @@ def _report(plan: Plan, console: Console) -> None:
         console.line(f"Not pushed (--no-push). Next: git push -u {remote} {plan.branch}", "bold")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _start_directory(args: argparse.Namespace) -> "Path":
+    from pathlib import Path
+
+    return Path(args.directory) if args.directory is not None else Path.cwd()
+
+
+def main(argv: "Sequence[str] | None" = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:  # answered before argparse loads: scripts call it often
+        print(f"{PROG} {__version__}")
+        return EXIT_OK
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # argparse: 0 for --help/--version, 2 for errors
         return int(exc.code or 0)
     from .redact import redact, register_secrets_from_env
@@ -273,6 +288,8 @@ def _write_crash_log() -> str:
     import traceback
 
     from .redact import redact
+
+    from pathlib import Path
 
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "directive-release"
     try:
