@@ -178,9 +178,11 @@ def run(args: argparse.Namespace) -> int:
                               untracked_blocks=args.untracked_blocks,
                               clean_check_under_lock_only=args.yes and not args.dry_run and checked is None)
     plan = release.make_plan(start, options, checked)
-    console.line(f"Release {plan.old_version} -> {plan.new_version}:", "bold")
-    for line in plan.describe():
-        console.line(f"  {line}")
+    header = f"Release {plan.old_version} -> {plan.new_version}:"
+    if args.dry_run or not args.yes:
+        console.line(header, "bold")
+        for line in plan.describe():
+            console.line(f"  {line}")
     if args.dry_run:
         console.line("Dry run: every check passed; nothing was changed.", "green")
         if args.json:
@@ -194,8 +196,19 @@ def run(args: argparse.Namespace) -> int:
             # Not an error, but scripts (and expect) must tell it from a release: exit 1.
             console.error(f"{PROG}: not released (you answered no); nothing was changed")
             return EXIT_FAILED
+    done: list[str] = []
+
+    def progress(description: str) -> None:
+        # With --yes the plan is shown as it is carried out: a refusal stays one line.
+        if not args.yes:
+            return
+        if not done:
+            console.line(header, "bold")
+        done.append(description)
+        console.line(f"  {len(done)}. {description}")
+
     try:
-        release.apply(plan)
+        release.apply(plan, on_step=progress)
     except release.RollbackFailed:
         raise
     except ReleaseError as exc:
