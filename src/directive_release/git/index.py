@@ -160,8 +160,8 @@ class IndexFile:
         try:
             with open(path, "rb") as handle:
                 info = os.fstat(handle.fileno())
-                key = (str(path), hash_size, info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns,
-                       info.st_ctime_ns)
+                # Not ctime: hard-linking the index (the recovery journal does) changes it.
+                key = (str(path), hash_size, info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns)
                 cached = _READ_CACHE.get(key)
                 if cached is not None:
                     return cached
