@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -38,7 +37,9 @@ from ..errors import HookError
 from ..redact import redact
 from .config import GitConfig
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # subprocess is imported where used: only running a hook needs it
+    import subprocess
+
     from .identity import Identity
     from .repo import Repository
 
@@ -133,6 +134,7 @@ def read_commit_editmsg(repo: Repository) -> str:
 
 def run_hook(repo: Repository, config: GitConfig, name: str, args: Sequence[str] = (), *,
              env: Mapping[str, str] | None = None, timeout: float | None = None) -> None:
+    import subprocess
     """Run hook ``name`` if git would; HookError when it fails, cannot start or times out.
 
     ``env`` adds to (and overrides) our environment, e.g. :func:`commit_hook_env`.
@@ -162,6 +164,8 @@ def run_hook(repo: Repository, config: GitConfig, name: str, args: Sequence[str]
 
 def _start(repo: Repository, hook: Path, argv0: str, args: list[str], env: dict[str, str],
            name: str) -> subprocess.Popen[bytes]:
+    import subprocess
+
     def popen(argv: list[str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             argv,  # a relative hook path is exec'd from the work tree root, so $0 reads as in git

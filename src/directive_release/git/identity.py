@@ -17,7 +17,6 @@ as git does).
 
 from __future__ import annotations
 
-import calendar
 import os
 import time
 from collections.abc import Iterator, Mapping

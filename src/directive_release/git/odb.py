@@ -8,7 +8,6 @@ No dulwich: a release on a large repository must not pay for its import.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import mmap
 import os

@@ -21,9 +21,6 @@ never shown unless signing fails, then as one redacted line.
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +29,9 @@ from ..errors import ConfigError, SigningError
 from ..redact import redact
 from .config import GitConfig, interpolate_path
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # subprocess is imported where used: only signing needs it
+    import subprocess
+
     from .repo import Repository
 
 Signer = Callable[[bytes], bytes]
@@ -114,6 +113,8 @@ def _literal_ssh_key(key: str) -> str | None:
 
 
 def _default_key(config: GitConfig, fmt: str, env: dict[str, str], timeout: float | None) -> str:
+    import subprocess
+    import shlex
     if fmt != "ssh":
         from .identity import resolve_identities
 
@@ -151,6 +152,7 @@ def _last_line(*outputs: bytes) -> str:
 
 def _run(argv: list[str], payload: bytes | None, env: dict[str, str], timeout: float | None,
          what: str) -> subprocess.CompletedProcess[bytes]:
+    import subprocess
     try:
         return subprocess.run(argv, input=payload if payload is not None else b"", env=env,
                               capture_output=True, timeout=timeout, check=False)
@@ -174,6 +176,7 @@ def _sign_gpg(program: str, payload: bytes, key: str, env: dict[str, str], timeo
 
 def _sign_ssh(program: str, payload: bytes, key_file: str | None, literal: str | None,
               env: dict[str, str], timeout: float | None) -> bytes:
+    import tempfile
     tmpdir = env.get("TMPDIR") or "/tmp"
     created: list[str] = []
     try:
