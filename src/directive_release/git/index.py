@@ -135,7 +135,7 @@ class IndexFile:
         extended: dict[int, int],
         entries_end: int,
         extensions: list[tuple[bytes, int, int]],
-        records: list[Record] | None = None,
+        records: "list[Record] | _PatchedRecords | None" = None,
     ) -> None:
         self.path = path
         self.version = version
@@ -539,6 +539,19 @@ def _encode_entry(index: IndexFile, position: int, record: Record) -> tuple[int,
     return start, end, entry + b"\0" * (8 - len(entry) % 8)
 
 
+class _PatchedRecords:
+    """``index``'s records with the one at ``position`` replaced, unpacked on demand."""
+
+    def __init__(self, index: IndexFile, position: int, record: Record) -> None:
+        self.index, self.position, self.record = index, position, record
+
+    def __getitem__(self, position: int) -> Record:
+        return self.record if position == self.position else self.index.record(position)
+
+    def __len__(self) -> int:
+        return len(self.index.offsets)
+
+
 def update_single_entry(
     index: IndexFile,
     path: bytes,
@@ -582,9 +595,9 @@ def update_single_entry(
     )
     start, end, new_entry = _encode_entry(index, position, record)
 
-    # The cache tree is computed against the updated entries.
-    records = list(index.records)
-    records[position] = record
+    # The cache tree is computed against the updated entries (only the directories on
+    # ``path`` are looked at, so records are unpacked on demand, not all 100,000).
+    records = _PatchedRecords(index, position, record)
     updated = IndexFile(
         index.path,
         index.version,
