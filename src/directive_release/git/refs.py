@@ -154,16 +154,24 @@ def zero_id(repo: Repository) -> str:
     return "0" * repo.hash_hex_length
 
 
-def create_ref(repo: Repository, ref: str, new: str, *, reflog: tuple[ReflogIdentity, str] | None) -> None:
-    """Create ``ref`` at ``new``; it must not exist (loose or packed)."""
+def _write_ref(repo: Repository, ref: str, new: str, *, old: str | None) -> None:
+    """Write ``ref`` under its lock if it still holds ``old`` (None: must not exist)."""
     lock = LockFile(_ref_path(repo, ref)).acquire()
     try:
-        if read_ref(repo, ref) is not None:
+        current = read_ref(repo, ref)
+        if old is None and current is not None:
             raise RefExistsError(f"{ref} already exists")
+        if old is not None and current != old:
+            raise RepositoryError(f"{ref} moved while releasing (expected {old[:12]}, found {current})")
         lock.write(new.encode("ascii") + b"\n")
         lock.commit()
     finally:
         lock.rollback()
+
+
+def create_ref(repo: Repository, ref: str, new: str, *, reflog: tuple[ReflogIdentity, str] | None) -> None:
+    """Create ``ref`` at ``new``; it must not exist (loose or packed)."""
+    _write_ref(repo, ref, new, old=None)
     if reflog is not None:
         who, message = reflog
         try:
@@ -176,15 +184,7 @@ def create_ref(repo: Repository, ref: str, new: str, *, reflog: tuple[ReflogIden
 
 def update_ref(repo: Repository, ref: str, new: str, *, old: str, reflog: tuple[ReflogIdentity, str] | None) -> None:
     """Move ``ref`` from ``old`` to ``new``; refuse if someone else moved it."""
-    lock = LockFile(_ref_path(repo, ref)).acquire()
-    try:
-        current = read_ref(repo, ref)
-        if current != old:
-            raise RepositoryError(f"{ref} moved while releasing (expected {old[:12]}, found {current})")
-        lock.write(new.encode("ascii") + b"\n")
-        lock.commit()
-    finally:
-        lock.rollback()
+    _write_ref(repo, ref, new, old=old)
     if reflog is not None:
         who, message = reflog
         _append_reflog(repo, ref, who.line(old, new, message))
