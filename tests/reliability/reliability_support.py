@@ -150,10 +150,6 @@ def count_points(args: list[str], *, cwd: Path, roots: list[Path], log: Path,
     return log.read_text(encoding="utf-8").splitlines()
 
 
-def our_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith(PROG)]
-
-
 def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *, codes: tuple[int, ...] = (1,)) -> str:
     """Exit code as expected, exactly one line on stderr, ours, and no traceback."""
     assert result.returncode in codes, (result.returncode, result.stdout, result.stderr)
@@ -218,6 +214,38 @@ def sample_points(total: int, *, name: str, default_count: int) -> list[int]:
         return points
     rng, _seed = seeded_random(name)
     return sorted(rng.sample(points, default_count))
+
+
+def judge_refusal(project: Project, before: dict[str, Entry], result: subprocess.CompletedProcess[str],
+                  *, code: int, new: str = "0.4.2", pushed: bool = True) -> list[str]:
+    """Problems with a run that had a fault injected (empty list: it behaved).
+
+    Either it refused (exit ``code``, one line saying nothing was changed, every byte as
+    before, no lock) or the fault did not matter (e.g. ``mkdir -p`` of a directory that
+    exists) and it released completely (exit 0, released, no lock, no pending journal).
+    """
+    if result.returncode == 0:
+        problems = released_state(project, new, pushed=pushed)
+        problems += [f"lock left: {lock}" for lock in lock_files(project)]
+        journal = project.path / ".git" / "directive-release" / "journal.json"
+        if journal.exists() and '"completed": true' not in journal.read_text():
+            problems.append("a pending journal was left after a successful release")
+        elif journal.exists():
+            # a finished release's journal: the next release must clear it and go ahead
+            again = subprocess.run([sys.executable, "-m", "directive_release", "minor", "--yes", "--no-push"],
+                                   cwd=project.path, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if again.returncode != 0 or journal.exists():
+                problems.append(f"the release after a left completed journal failed: {again.stderr.strip()}")
+        return problems
+    try:
+        line = assert_one_line_refusal(result, codes=(code,))
+    except AssertionError as exc:
+        return [f"not a one-line refusal: {exc}"]
+    if "nothing was changed" not in line:
+        return [f"refusal does not say nothing was changed: {line}"]
+    problems = state_differences(before, whole_state(project))
+    problems += [f"lock left: {lock}" for lock in lock_files(project)]
+    return problems
 
 
 @contextmanager
