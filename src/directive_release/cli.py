@@ -19,7 +19,7 @@ from . import __version__
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, ReleaseError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from .output import Console
@@ -151,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     if args.recover:
         if args.json:
             raise UsageError("--recover does not write JSON; run it without --json")
+        _STATE.phase = "recovering"
         return _recover(args)
 
     # Under --json, stdout carries the JSON object only: every human line goes to stderr.
@@ -213,10 +214,29 @@ def run(args: argparse.Namespace) -> int:
         raise
     except ReleaseError as exc:
         raise type(exc)(f"{exc}; nothing was changed (every step was undone)") from exc
+    except OSError as exc:  # a full disk, an I/O error: undone like any failure, said in one line
+        raise ReleaseError(f"{_os_error_text(exc)}; nothing was changed (every step was undone)") from exc
+    _STATE.phase = "released"
+    _STATE.branch = plan.branch
     _report(plan, console)
     if args.json:
         write_json(release_summary(plan, dry_run=False))
     return EXIT_OK
+
+
+class _State:
+    """Where the run is, so the one error handler can say truthfully what was changed."""
+
+    phase = "planning"  # planning/applying: nothing changed on failure; released; recovering
+    branch = ""
+
+
+_STATE = _State()
+
+
+def _os_error_text(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
 
 
 def _cancelled(console: Console) -> int:
@@ -288,13 +308,32 @@ def main(argv: "Sequence[str] | None" = None) -> int:
         _say(f"{PROG}: {redact(str(exc))}")
         return exc.exit_code
     except (KeyboardInterrupt, Interrupted):
+        if _STATE.phase == "released":  # the release itself completed: only the report was cut short
+            _say(f"{PROG}: interrupted while reporting; {_STATE.branch} was released")
+            return EXIT_OK
+        if _STATE.phase == "recovering":
+            _say(f"{PROG}: interrupted; run directive-release --recover again to finish")
+            return EXIT_INTERRUPTED
         _say(f"{PROG}: interrupted; nothing was changed")
         return EXIT_INTERRUPTED
+    except OSError as exc:
+        if _STATE.phase in ("planning", "applying"):
+            _say(f"{PROG}: {redact(_os_error_text(exc))}; nothing was changed")
+            return EXIT_FAILED
+        return _unexpected(exc, redact)
     except Exception as exc:  # unexpected: short message, traceback to a log
-        log = _write_crash_log()
-        _say(f"{PROG}: unexpected error: {redact(type(exc).__name__ + ': ' + str(exc))}"
-             f" (details in {log}; nothing was changed)")
-        return EXIT_FAILED
+        return _unexpected(exc, redact)
+
+
+def _unexpected(exc: BaseException, redact: "Callable[[str], str]") -> int:
+    log = _write_crash_log()
+    outcome = {
+        "released": f"{_STATE.branch} was released; only the report failed",
+        "recovering": "run directive-release --recover again",
+    }.get(_STATE.phase, "nothing was changed")
+    _say(f"{PROG}: unexpected error: {redact(type(exc).__name__ + ': ' + str(exc))}"
+         f" (details in {log}; {outcome})")
+    return EXIT_FAILED
 
 
 def _write_crash_log() -> str:

@@ -7,6 +7,7 @@ connect the command performs *inside the watched directories* (and every
 subprocess/socket), and at the N-th one it:
 
 - ``oserror``: makes the operation fail with ENOSPC (a full disk, an I/O error);
+- ``bug``: raises RuntimeError there (a programming error: the crash-log path);
 - ``sigkill`` / ``sigint`` / ``sigterm``: sends that signal to the process
   itself, so it lands in the middle of the step doing the operation;
 - ``command``: runs ``RELIABILITY_FAULT_COMMAND`` (a shell snippet, e.g. a
@@ -78,6 +79,8 @@ def _hook(event: str, args: tuple) -> None:
         return
     if KIND == "oserror":
         raise OSError(errno.ENOSPC, f"No space left on device (injected at {description})")
+    if KIND == "bug":  # a programming error: the unexpected-error path and its crash log
+        raise RuntimeError(f"injected bug at {description}")
     if KIND == "command":
         import subprocess
 

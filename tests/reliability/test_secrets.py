@@ -172,7 +172,7 @@ def test_sentinel_never_leaks(http: GitHttpServer, tmp_path: Path, source: str) 
     leaks += found
     paths += 1
 
-    # a crash: the disk fills up while the new pyproject.toml is written, after the checks
+    # a crash: a programming error while the new pyproject.toml is written, after the checks
     # talked to the server; the unexpected-error path writes its log under XDG_CACHE_HOME
     probe = _setup(tmp_path, http, source, "crash-probe")
     points = tmp_path / f"points-{source}.txt"
@@ -183,7 +183,7 @@ def test_sentinel_never_leaks(http: GitHttpServer, tmp_path: Path, source: str) 
     setup = _setup(tmp_path, http, source, "crash")
     before = _occurrences(setup.roots)
     crashed = run_driver(["patch", "--yes"], cwd=setup.project.path, roots=[setup.project.path.parent], at=at,
-                         kind="oserror", env=setup.env)
+                         kind="bug", env=setup.env)
     log = Path(setup.env["XDG_CACHE_HOME"]) / "directive-release" / "last-error.log"
     assert crashed.returncode == 1 and "unexpected error" in crashed.stderr and log.exists(), crashed.stderr
     leaks += setup.scan(crashed, before, "crash")
