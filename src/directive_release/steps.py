@@ -51,7 +51,7 @@ class LockIndex:
     tx: IndexTransaction
 
     def describe(self) -> str:
-        return "lock the index (.git/index.lock) so no other git process changes it meanwhile"
+        return "lock the index (.git/index.lock) and check HEAD, pyproject.toml and the working tree under it"
 
     def apply(self) -> None:
         self.plan.record(index_lock_held=True)  # before: a kill right after acquiring must not orphan it
