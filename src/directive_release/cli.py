@@ -79,12 +79,31 @@ untracked-blocks = true in [tool.directive-release]) is given.
 """
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's, with the width read here: its default imports shutil (and bz2, lzma) for it."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=max(_terminal_columns() - 2, 20))
+
+
+def _terminal_columns() -> int:
+    """What shutil.get_terminal_size() answers: $COLUMNS, else the terminal, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("part_positional", nargs="?", metavar="{major,minor,patch}",
                         help="which part to bump (same as --part); e.g. `directive-release patch`")
