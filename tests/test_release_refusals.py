@@ -269,3 +269,10 @@ def test_sigkill_after_every_step_is_recoverable(tmp_path: Path) -> None:
 def test_recover_with_nothing_to_recover(project: Project) -> None:
     result = run_cli("--recover", cwd=project.path)
     assert result.returncode == 1 and "nothing to recover" in result.stderr
+
+
+def test_recover_refuses_other_options(project: Project) -> None:
+    for extra in (("--dry-run",), ("patch",), ("--yes",)):
+        result = run_cli("--recover", *extra, cwd=project.path)
+        assert result.returncode == 2, extra
+        assert "--recover takes no other option" in result.stderr

@@ -170,6 +170,12 @@ def run(args: argparse.Namespace) -> int:
     if args.recover:
         if args.json:
             raise UsageError("--recover does not write JSON; run it without --json")
+        others = [flag for flag, given in (("a part", args.part or args.part_positional), ("--dry-run", args.dry_run),
+                                           ("--yes", args.yes), ("--no-push", args.no_push),
+                                           ("--remote", args.remote), ("--untracked-blocks", args.untracked_blocks))
+                  if given]
+        if others:
+            raise UsageError(f"--recover takes no other option but -C (got {', '.join(others)})")
         _STATE.phase = "recovering"
         return _recover(args)
 
