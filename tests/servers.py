@@ -134,6 +134,7 @@ class Request:
     path: str
     user: str | None
     status: int
+    authorization: str | None = None  # the raw header, to see exactly what a client sent
 
 
 @dataclass
@@ -189,7 +190,8 @@ def _make_handler(server: GitHttpServer) -> type[BaseHTTPRequestHandler]:
             ok, user = self._user()
             path, _, query = self.path.partition("?")
             if not ok:
-                server.requests.append(Request(self.command, self.path, user, 401))
+                server.requests.append(Request(self.command, self.path, user, 401,
+                                               self.headers.get("Authorization")))
                 self.send_response(401)
                 self.send_header("WWW-Authenticate", 'Basic realm="git"')
                 self.send_header("Content-Length", "0")
@@ -221,7 +223,8 @@ def _make_handler(server: GitHttpServer) -> type[BaseHTTPRequestHandler]:
                     status = int(value.strip().split()[0])
                 elif name:
                     headers.append((name, value.strip()))
-            server.requests.append(Request(self.command, self.path, user, status))
+            server.requests.append(Request(self.command, self.path, user, status,
+                                           self.headers.get("Authorization")))
             self.send_response(status)
             for name, value in headers:
                 self.send_header(name, value)
