@@ -14,8 +14,9 @@ from test_release import assert_released
 SENTINEL = "s3cr3t-SENTINEL-7f3a"
 
 
-def _point_origin(project: Project, url: str, bare: Path) -> None:
-    project.git("remote", "set-url", "origin", url)
+def _add_origin(project: Project, url: str, bare: Path) -> None:
+    """Origin is ``url`` (served from ``bare``), holding main."""
+    project.git("remote", "add", "origin", url)
     git(project.path, "push", "-q", str(bare), "main")
     project.remote = bare
 
@@ -24,9 +25,7 @@ def test_release_over_git_daemon(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", with_remote=False)
     with start_git_daemon(tmp_path / "daemon") as daemon:
         bare = make_bare(daemon.base_path)
-        project.git("remote", "add", "origin", daemon.url())
-        git(project.path, "push", "-q", str(bare), "main")
-        project.remote = bare
+        _add_origin(project, daemon.url(), bare)
         result = run_cli("patch", "--yes", cwd=project.path)
         assert result.returncode == 0, result.stderr
         commit = assert_released(project, "0.4.1", "0.4.2")
@@ -38,9 +37,7 @@ def test_rejected_push_rolls_back_everything(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", with_remote=False)
     with start_git_daemon(tmp_path / "daemon") as daemon:
         bare = make_bare(daemon.base_path)
-        project.git("remote", "add", "origin", daemon.url())
-        git(project.path, "push", "-q", str(bare), "main")
-        project.remote = bare
+        _add_origin(project, daemon.url(), bare)
         reject = bare / "hooks" / "pre-receive"
         reject.write_text("#!/bin/sh\necho 'releases are frozen' >&2\nexit 1\n")
         reject.chmod(0o755)
@@ -61,9 +58,7 @@ def test_branch_created_on_remote_between_check_and_push(tmp_path: Path) -> None
     project = make_project(tmp_path / "p", with_remote=False)
     with start_git_daemon(tmp_path / "daemon") as daemon:
         bare = make_bare(daemon.base_path)
-        project.git("remote", "add", "origin", daemon.url())
-        git(project.path, "push", "-q", str(bare), "main")
-        project.remote = bare
+        _add_origin(project, daemon.url(), bare)
         # someone else pushes the release branch while our pre-commit hook runs
         hook = project.path / ".git" / "hooks" / "pre-commit"
         hook.write_text(f"#!/bin/sh\ngit push -q {bare} main:refs/heads/release/v0.4.2\n")
@@ -108,12 +103,10 @@ def test_https_style_credentials_never_printed(tmp_path: Path, how: str) -> None
     project = make_project(tmp_path / "p", with_remote=False)
     with start_http_server(tmp_path / "http", username="releaser", password=SENTINEL) as server:
         bare = make_bare(server.project_root)
-        git(project.path, "push", "-q", str(bare), "main")
-        project.remote = bare
         if how == "url":
-            project.git("remote", "add", "origin", server.url(userinfo=f"releaser:{SENTINEL}"))
+            _add_origin(project, server.url(userinfo=f"releaser:{SENTINEL}"), bare)
         else:
-            project.git("remote", "add", "origin", server.url())
+            _add_origin(project, server.url(), bare)
             project.git("config", "credential.helper",
                         f"!f() {{ echo username=releaser; echo password={SENTINEL}; }}; f")
         result = run_cli("patch", "--yes", cwd=project.path)
