@@ -197,3 +197,26 @@ def test_sha256_repository(tmp_path: Path) -> None:
     project = Project(work)
     commit = assert_released(project, "0.4.1", "0.4.2", pushed=False)
     assert len(commit) == 64
+
+
+@pytest.mark.parametrize("setup", ["autocrlf", "attributes"])
+def test_crlf_worktree_is_stored_as_git_would(tmp_path: Path, setup: str) -> None:
+    """The staged blob goes through git's own check-in conversion: LF in the repository."""
+    project = make_project(tmp_path / "p")
+    if setup == "autocrlf":
+        project.git("config", "core.autocrlf", "true")
+    else:
+        (project.path / ".gitattributes").write_text("pyproject.toml text eol=crlf\n")
+        project.git("add", ".gitattributes")
+        project.git("commit", "-q", "-m", "attributes")
+    (project.path / "pyproject.toml").unlink()
+    project.git("checkout", "--", "pyproject.toml")  # git writes it back with CRLF
+    assert (project.path / "pyproject.toml").read_bytes() == PYPROJECT.replace("\n", "\r\n").encode()
+    assert project.git("status", "--porcelain").strip() == ""
+    result = run_cli("patch", "--yes", "--no-push", cwd=project.path)
+    assert result.returncode == 0, result.stderr
+    stored = subprocess.run(["git", "show", "HEAD:pyproject.toml"], cwd=project.path, capture_output=True,
+                            check=True).stdout
+    assert stored == PYPROJECT.replace('"0.4.1"', '"0.4.2"').encode()
+    assert (project.path / "pyproject.toml").read_bytes() == stored.replace(b"\n", b"\r\n")
+    assert project.git("status", "--porcelain").strip() == ""

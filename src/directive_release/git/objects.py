@@ -3,7 +3,7 @@
 Only the trees on the changed path are rewritten (O(depth), not O(repository)),
 which is what keeps a release on a 100,000-file repository as fast as on a
 small one. Objects are read and written by :mod:`.odb` (git's formats, no
-dulwich); dulwich is imported only for CRLF check-in conversion, a rare path.
+dulwich).
 """
 
 from __future__ import annotations
@@ -89,19 +89,8 @@ def write_commit(
 
 
 def checkin_content(repo: Repository, path: bytes, worktree_bytes: bytes) -> bytes:
-    """What git stores for these worktree bytes (CRLF handling per autocrlf/attributes).
+    """What git stores for these worktree bytes: the clean check's own conversion, so the
+    staged blob is exactly what ``git status`` (and our check) will compare against."""
+    from .status import convert_to_git
 
-    Check-in conversion only ever rewrites CRLF, so bytes without CR are stored
-    as they are and the costly attribute machinery is skipped.
-    """
-    if b"\r" not in worktree_bytes:
-        return worktree_bytes
-    from dulwich.objects import Blob
-    from dulwich.repo import Repo
-
-    dulwich_repo = Repo(str(repo.worktree))
-    try:
-        normalizer = dulwich_repo.get_blob_normalizer()
-        return normalizer.checkin_normalize(Blob.from_string(worktree_bytes), path).as_raw_string()
-    finally:
-        dulwich_repo.close()
+    return convert_to_git(repo, path, worktree_bytes)

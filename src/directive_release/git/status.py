@@ -702,6 +702,15 @@ class _SubmoduleConfig:
 # --- clean conversion (convert.c convert_to_git) -----------------------------------
 
 
+def convert_to_git(repo: Repository, path: bytes, data: bytes) -> bytes:
+    """What ``git add`` stores for worktree bytes ``data`` at ``path``: the same conversion
+    (filter, working-tree-encoding, CRLF, ident) the clean check compares with."""
+    index = IndexFile.read(repo.index_path, hash_hex_length=repo.hash_hex_length)
+    position = index.position(path)
+    staged = index.record(position)[R_OID] if position is not None else b""
+    return _Converter(_Context(repo, index)).to_git(path, data, staged)
+
+
 AttrValue = bytes | bool | None  # set (True), unset (False), a value, unspecified (None)
 _ATTRS_WANTED = (b"text", b"crlf", b"eol", b"ident", b"filter", b"working-tree-encoding")
 
