@@ -224,16 +224,6 @@ def new_journal(repo: Repository, *, branch_ref: str, head_commit: str, pyprojec
     )
 
 
-def _restore_file(path: Path, original: bytes | None) -> bool:
-    current = _read_optional(path)
-    if current == original:
-        return False
-    snapshot = refs.FileSnapshot(path)
-    snapshot.data = original
-    snapshot.restore()
-    return True
-
-
 def recover(repo: Repository) -> list[str]:
     """Put the repository back as it was before the interrupted release; say what was done."""
     directory = journal_dir(repo)
@@ -257,23 +247,21 @@ def recover(repo: Repository) -> list[str]:
     if journal.tracking_ref and read_ref(repo, journal.tracking_ref) == journal.commit_id and journal.commit_id:
         refs.delete_ref(repo, journal.tracking_ref, expected=journal.commit_id)
         done.append(f"deleted {journal.tracking_ref}")
-    if _restore_file(repo.commondir / "config", _unb64(journal.config_bytes)):
+    if refs.restore_file(repo.commondir / "config", _unb64(journal.config_bytes)):
         done.append("restored .git/config")
-    _restore_file(repo.gitdir / "COMMIT_EDITMSG", _unb64(journal.editmsg_bytes))
+    refs.restore_file(repo.gitdir / "COMMIT_EDITMSG", _unb64(journal.editmsg_bytes))
     original_index = directory / "index.orig"
     if original_index.exists() and _read_optional(repo.index_path) != original_index.read_bytes():
-        _restore_file(repo.index_path, original_index.read_bytes())
+        refs.restore_file(repo.index_path, original_index.read_bytes())
         done.append("restored the index")
     pyproject_path = repo.worktree / "pyproject.toml"
-    if _restore_file(pyproject_path, _unb64(journal.pyproject_bytes)):
+    if refs.restore_file(pyproject_path, _unb64(journal.pyproject_bytes)):
         os.utime(pyproject_path, ns=(journal.pyproject_mtime_ns, journal.pyproject_mtime_ns))
         done.append("restored pyproject.toml")
-    if _restore_file(repo.gitdir / "HEAD", _unb64(journal.head_bytes)):
+    if refs.restore_file(repo.gitdir / "HEAD", _unb64(journal.head_bytes)):
         done.append("switched HEAD back")
-    log_head = repo.gitdir / "logs" / "HEAD"
-    if journal.head_log_length is not None and log_head.exists() and log_head.stat().st_size > journal.head_log_length:
-        with open(log_head, "r+b") as handle:
-            handle.truncate(journal.head_log_length)
+    if journal.head_log_length is not None:
+        refs.truncate_to(repo.gitdir / "logs" / "HEAD", journal.head_log_length)
     current = read_ref(repo, journal.branch_ref)
     if current is not None and current in known_commits:
         refs.delete_ref(repo, journal.branch_ref, expected=current)

@@ -224,6 +224,39 @@ def _remove_empty_parents(directory: Path, stop: Path) -> None:
         directory = directory.parent
 
 
+def restore_file(path: Path, data: bytes | None) -> bool:
+    """Put ``data`` (None: absence) back at ``path`` under its lock; False if it already is."""
+    try:
+        current: bytes | None = path.read_bytes()
+    except FileNotFoundError:
+        current = None
+    if current == data:
+        return False  # nothing to put back: never wait for a lock someone else holds for nothing
+    lock = LockFile(path).acquire()
+    try:
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            lock.write(data)
+            lock.commit()
+    finally:
+        lock.rollback()
+    return True
+
+
+def truncate_to(path: Path, length: int | None) -> None:
+    """Cut an append-only file (a reflog) back to ``length`` bytes (None: it did not exist)."""
+    if length is None:
+        path.unlink(missing_ok=True)
+        return
+    try:
+        with open(path, "r+b") as handle:
+            if os.fstat(handle.fileno()).st_size > length:
+                handle.truncate(length)
+    except FileNotFoundError:
+        pass
+
+
 class FileSnapshot:
     """A file's exact bytes (or absence), to put back under its lock on undo."""
 
@@ -235,29 +268,11 @@ class FileSnapshot:
             self.data = None
 
     def restore(self) -> None:
-        try:
-            current: bytes | None = self.path.read_bytes()
-        except FileNotFoundError:
-            current = None
-        if current == self.data:
-            return  # nothing to put back: never wait for a lock someone else holds for nothing
-        lock = LockFile(self.path).acquire()
-        try:
-            if self.data is None:
-                self.path.unlink(missing_ok=True)
-            else:
-                lock.write(self.data)
-                lock.commit()
-        finally:
-            lock.rollback()
+        restore_file(self.path, self.data)
 
     def restore_length(self) -> None:
         """Truncate an append-only file (a reflog) back to its snapshot length."""
-        if self.data is None:
-            self.path.unlink(missing_ok=True)
-            return
-        with open(self.path, "r+b") as handle:
-            handle.truncate(len(self.data))
+        truncate_to(self.path, None if self.data is None else len(self.data))
 
 
 def set_head(repo: Repository, ref: str, *, old_commit: str, from_branch: str,
