@@ -26,14 +26,12 @@ import hashlib
 import os
 import re
 import stat as stat_mod
-import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import RepositoryError, UnsupportedRepositoryError
 from .index import (
     EXT_FLAG_INTENT_TO_ADD,
-    EXT_FLAG_SKIP_WORKTREE,
     FLAG_STAGE_MASK,
     R_CTIME_S,
     R_DEV,
@@ -50,6 +48,7 @@ from .index import (
 )
 from .odb import ObjectReader, parse_tree
 from .repo import Repository, read_ref
+from .scan import EMPTY_BLOB, Scan, leading_path_ok, racy_second, scan
 
 # Not typing.TYPE_CHECKING: importing typing costs ~5 ms of a ~100 ms check. Plain
 # classes rather than dataclasses below for the same reason (each one execs code).
@@ -68,10 +67,6 @@ _U32 = 0xFFFFFFFF
 _MTIME_CHANGED, _CTIME_CHANGED, _OWNER_CHANGED, _MODE_CHANGED = 1, 2, 4, 8
 _INODE_CHANGED, _DATA_CHANGED, _TYPE_CHANGED = 16, 32, 64
 
-_EMPTY_BLOB = {
-    20: bytes.fromhex("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"),
-    32: bytes.fromhex("473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813"),
-}
 
 
 def tracked_changes(repo: Repository, head_commit: str, *, limit: int | None = 20) -> list[str]:
@@ -323,137 +318,27 @@ def _worktree_vs_index(
             changes.worktree_status[paths[position]] = letter
 
 
+def _scan(context: _Context) -> _Scan:
+    """The stat loop (:mod:`.scan`), with gitlinks set apart: a submodule is judged
+    by its own HEAD and worktree, never by stat data."""
+    index = context.index
+    result = _Scan(scan(index, context.root))
+    suspects = result.suspects
+    gitlinks = [p for p in suspects if index.record(p)[R_MODE] == S_IFGITLINK]
+    if gitlinks:
+        result.gitlinks = gitlinks
+        result.suspects = [p for p in suspects if index.record(p)[R_MODE] != S_IFGITLINK]
+    return result
+
+
 class _Scan:
     """Index positions the stat loop could not clear, by kind."""
 
-    def __init__(self) -> None:
-        self.suspects: list[int] = []
+    def __init__(self, found: Scan) -> None:
+        self.suspects = found.suspects
+        self.intent_to_add = found.intent_to_add
+        self.unmerged = found.unmerged
         self.gitlinks: list[int] = []
-        self.intent_to_add: list[int] = []
-        self.unmerged: list[int] = []
-
-
-_SCAN_FIELDS = {
-    size: struct.Struct(f">I4xI8xII8xI{size}xH") for size in (20, 32)
-}
-
-
-def _scan(context: _Context) -> _Scan:
-    """The hot loop: one lstat per entry; an entry whose stat data is not plainly
-    identical to the index's (or is racily clean) becomes a suspect for
-    :func:`_judge_file`, which applies git's rules exactly.
-
-    Like git built without USE_NSEC (the default of git's Makefile, and what Debian,
-    Fedora and Homebrew ship), times are compared to the second, and an entry is racy
-    when its mtime second is not older than the index file's. Compared here: mtime and
-    ctime seconds, size, inode, the type and owner x bit. Suspects are only
-    re-examined, so being stricter than git's configuration (core.trustctime,
-    core.checkStat, core.fileMode) never changes a verdict and needs no configuration;
-    device, uid and gid are left to the judge: alone they only make git re-hash a file
-    whose content cannot have changed without its ctime changing.
-    """
-    index = context.index
-    raw, paths, offsets, extended = index.raw, index.paths, index.offsets, index.extended
-    # ctime s, mtime s, ino, mode, size, flags: only what this loop compares.
-    unpack = _SCAN_FIELDS[index.hash_size].unpack_from
-    oid_at = 40  # object id after the ten 32-bit stat fields
-    scan = _Scan()
-    suspects = scan.suspects
-    lstat = os.lstat
-    racy_after = _racy_second(index)
-    empty_blob = _EMPTY_BLOB[index.hash_size]
-    # has_symlink_leading_path(): checked once per directory, not per entry.
-    leading_ok: dict[bytes, bool] = {b"": True}
-    bad_dirs = {
-        directory
-        for directory in {path[: path.rfind(b"/") + 1] for path in paths}
-        if directory and not _leading_path_ok(context.root, directory[:-1], leading_ok)
-    }
-    # Names relative to an open fd of their own directory where supported: the kernel then
-    # resolves one component per lstat, not the whole path (~20% of this loop on 20k files).
-    directory_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    if os.lstat in os.supports_dir_fd:
-        prefix, root_fd = b"", os.open(context.root, directory_flags)
-    else:
-        prefix, root_fd = context.root, None
-    dir_fds: dict[bytes, int] = {}
-    try:
-        for position, path in enumerate(paths):
-            offset = offsets[position]
-            ctime, mtime, ino, mode, size, flags = unpack(raw, offset)
-            # FLAG_* spelled as literals: global look-ups cost ~10% here.
-            if flags & 0xF000:
-                if flags & 0x3000:
-                    scan.unmerged.append(position)
-                    continue
-                if flags & 0x8000:  # assume-unchanged: git never looks
-                    continue
-                ext = extended.get(position, 0)
-                if ext & EXT_FLAG_SKIP_WORKTREE:
-                    continue
-                if ext & EXT_FLAG_INTENT_TO_ADD:
-                    scan.intent_to_add.append(position)
-                    continue
-            cut = path.rfind(b"/") + 1
-            if bad_dirs and path[:cut] in bad_dirs:
-                suspects.append(position)
-                continue
-            try:
-                if cut and root_fd is not None:
-                    directory_fd = dir_fds.get(path[:cut])
-                    if directory_fd is None:
-                        directory_fd = dir_fds[path[:cut]] = os.open(path[:cut], directory_flags, dir_fd=root_fd)
-                    st = lstat(path[cut:], dir_fd=directory_fd)
-                else:
-                    st = lstat(prefix + path, dir_fd=root_fd)
-            except OSError:
-                suspects.append(position)
-                continue
-            # st[8], st[9]: whole-second mtime and ctime. A gitlink (160000) never
-            # matches a directory's mode: always a suspect.
-            if (
-                st[8] != mtime
-                or st.st_size != size
-                or st[9] != ctime
-                or st.st_ino & 0xFFFFFFFF != ino
-                or (st.st_mode ^ mode) & (0o170000 if mode == 0o120000 else 0o170100)
-                or mtime >= racy_after
-                or (not size and raw[offset + oid_at : offset + oid_at + len(empty_blob)] != empty_blob)
-            ):
-                suspects.append(position)
-    finally:
-        for directory_fd in dir_fds.values():
-            os.close(directory_fd)
-        if root_fd is not None:
-            os.close(root_fd)
-    gitlinks = [p for p in suspects if index.record(p)[R_MODE] == S_IFGITLINK]
-    if gitlinks:
-        scan.gitlinks = gitlinks
-        scan.suspects = [p for p in suspects if index.record(p)[R_MODE] != S_IFGITLINK]
-    return scan
-
-
-def _racy_second(index: IndexFile) -> int:
-    """is_racy_stamp() without USE_NSEC: entries whose mtime second is >= this are
-    racily clean (their content is compared); never, for an index with no mtime."""
-    second = index.mtime_ns // 1_000_000_000
-    return second if second else 1 << 62
-
-
-def _leading_path_ok(root: bytes, directory: bytes, memo: dict[bytes, bool]) -> bool:
-    """symlinks.c has_symlink_leading_path(), negated: every component a real directory."""
-    known = memo.get(directory)
-    if known is not None:
-        return known
-    slash = directory.rfind(b"/")
-    ok = _leading_path_ok(root, directory[:slash] if slash > 0 else b"", memo)
-    if ok:
-        try:
-            ok = stat_mod.S_ISDIR(os.lstat(root + directory).st_mode)
-        except OSError:
-            ok = False
-    memo[directory] = ok
-    return ok
 
 
 def _lstat_or_none(context: _Context, path: bytes) -> os.stat_result | None:
@@ -469,7 +354,7 @@ def _is_removed(context: _Context, path: bytes, st: os.stat_result | None, gitli
     if st is None:
         return True
     slash = path.rfind(b"/")
-    if slash > 0 and not _leading_path_ok(context.root, path[:slash], {b"": True}):
+    if slash > 0 and not leading_path_ok(context.root, path[:slash], {b"": True}):
         return True
     if stat_mod.S_ISDIR(st.st_mode) and not gitlink:
         return _gitlink_head(context, path) is None
@@ -489,7 +374,7 @@ def _judge_file(context: _Context, position: int) -> str | None:
     changed = _match_stat_basic(record, st, settings, index.hash_size)
     if not changed:
         # Racily clean? ie_match_stat() compares the content.
-        if record[R_MTIME_S] >= _racy_second(index):
+        if record[R_MTIME_S] >= racy_second(index):
             changed = _modified_check_fs(context, position, st)
     elif not changed & (_MODE_CHANGED | _TYPE_CHANGED):
         # ie_modified(): a size change is believed without reading, unless the index
@@ -528,7 +413,7 @@ def _match_stat_basic(record: tuple, st: os.stat_result, settings: _Settings, ha
     if record[R_SIZE] != st.st_size & _U32:
         changed |= _DATA_CHANGED
     # Racily smudged entry (size 0 but not the empty blob)?
-    if not record[R_SIZE] and record[R_OID] != _EMPTY_BLOB[hash_size]:
+    if not record[R_SIZE] and record[R_OID] != EMPTY_BLOB[hash_size]:
         changed |= _DATA_CHANGED
     return changed
 
