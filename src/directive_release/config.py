@@ -7,16 +7,14 @@ valid keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from .errors import ConfigError
 
 TABLE = "tool.directive-release"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     remote: str = "origin"
     base_branch: str = "main"
     branch_prefix: str = "release/v"
@@ -34,7 +32,7 @@ class Settings:
         return self.commit_message.format(version=version)
 
 
-_KEYS = {f.name.replace("_", "-"): f for f in fields(Settings)}
+_KEYS = {name.replace("_", "-"): name for name in Settings._fields}
 _TEMPLATES = ("tag-format", "commit-message")
 
 
@@ -50,10 +48,10 @@ def settings_from_table(table: Mapping[str, Any] | None, *, source: str = "pypro
         raise ConfigError(f"{source}: [{TABLE}] must be a table; valid keys: {valid_keys()}")
     values: dict[str, Any] = {}
     for key, value in table.items():
-        field = _KEYS.get(key)
-        if field is None:
+        name = _KEYS.get(key)
+        if name is None:
             raise ConfigError(f"{source}: [{TABLE}] unknown key {key!r}; valid keys: {valid_keys()}")
-        expected = bool if field.type in (bool, "bool") else str
+        expected = bool if isinstance(Settings._field_defaults[name], bool) else str
         if type(value) is not expected and not (expected is str and isinstance(value, str)):
             raise ConfigError(
                 f"{source}: [{TABLE}] {key} must be a {'boolean' if expected is bool else 'string'},"
@@ -69,7 +67,7 @@ def settings_from_table(table: Mapping[str, Any] | None, *, source: str = "pypro
             _check_template(source, key, value)
         if key in _NAMES:
             _check_name(source, key, value, _NAMES[key])
-        values[field.name] = value
+        values[name] = value
     return Settings(**values)
 
 

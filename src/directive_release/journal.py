@@ -14,12 +14,9 @@ No credential is ever written here: only the remote's name.
 
 from __future__ import annotations
 
-import base64
-import json
+import binascii
 import os
-import shutil
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +31,45 @@ def journal_dir(repo: Repository) -> Path:
     return repo.gitdir / DIRNAME
 
 
+# binascii, json and shutil rather than base64 and friends at import time: this module is
+# on every run's path (check_no_leftover), where each import shows in the start-up time.
 def _b64(data: bytes | None) -> str | None:
-    return None if data is None else base64.b64encode(data).decode("ascii")
+    return None if data is None else binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def _unb64(text: str | None) -> bytes | None:
-    return None if text is None else base64.b64decode(text)
+    return None if text is None else binascii.a2b_base64(text)
+
+
+def _dumps(journal: Journal) -> str:
+    import json
+
+    return json.dumps(journal.as_dict())
+
+
+def _load(path: Path) -> dict[str, Any]:
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+def _remove_directory(directory: Path) -> None:
+    """Remove the journal's directory, which holds only files; anything else goes to shutil."""
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    import shutil
+
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+        os.rmdir(directory)
+    except OSError:
+        pass
 
 
 def _read_optional(path: Path) -> bytes | None:
@@ -49,27 +79,50 @@ def _read_optional(path: Path) -> bytes | None:
         return None
 
 
-@dataclass
 class Journal:
-    pid: int
-    branch_ref: str
-    head_commit: str
-    head_bytes: str | None
-    head_log_length: int | None
-    pyproject_bytes: str | None
-    pyproject_mtime_ns: int
-    config_bytes: str | None
-    editmsg_bytes: str | None
-    remote_name: str | None
-    tracking_ref: str | None
-    index_lock_held: bool = False
-    commit_id: str | None = None
-    push_attempted: bool = False
-    # Set once every step succeeded: from then on the release stands and recovery must not undo it.
-    completed: bool = False
-    # When the release began (time.time_ns()): only lock files not older than this can be its own.
-    started_ns: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        pid: int,
+        branch_ref: str,
+        head_commit: str,
+        head_bytes: str | None,
+        head_log_length: int | None,
+        pyproject_bytes: str | None,
+        pyproject_mtime_ns: int,
+        config_bytes: str | None,
+        editmsg_bytes: str | None,
+        remote_name: str | None,
+        tracking_ref: str | None,
+        index_lock_held: bool = False,
+        commit_id: str | None = None,
+        push_attempted: bool = False,
+        completed: bool = False,
+        started_ns: int = 0,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.pid = pid
+        self.branch_ref = branch_ref
+        self.head_commit = head_commit
+        self.head_bytes = head_bytes
+        self.head_log_length = head_log_length
+        self.pyproject_bytes = pyproject_bytes
+        self.pyproject_mtime_ns = pyproject_mtime_ns
+        self.config_bytes = config_bytes
+        self.editmsg_bytes = editmsg_bytes
+        self.remote_name = remote_name
+        self.tracking_ref = tracking_ref
+        self.index_lock_held = index_lock_held
+        self.commit_id = commit_id
+        self.push_attempted = push_attempted
+        # Set once every step succeeded: from then on the release stands and recovery must not undo it.
+        self.completed = completed
+        # When the release began (time.time_ns()): only lock files not older than this can be its own.
+        self.started_ns = started_ns
+        self.extra: dict[str, Any] = extra if extra is not None else {}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, as ``Journal(**data)`` takes them back."""
+        return dict(vars(self))
 
     @property
     def branch(self) -> str:
@@ -90,10 +143,18 @@ def check_no_leftover(repo: Repository) -> None:
     """Refuse while another release runs here, or a killed one left its journal."""
     path = journal_dir(repo) / "journal.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return
     except (OSError, ValueError):
+        text = ""
+    import json  # only when a journal is there: not on every release's path
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
         data = {}
     pid = int(data.get("pid", 0) or 0)
     branch = str(data.get("branch_ref", "")).removeprefix("refs/heads/") or "a release branch"
@@ -142,6 +203,8 @@ class JournalWriter:
                 try:
                     os.link(index, self.directory / "index.orig")
                 except OSError:
+                    import shutil
+
                     shutil.copyfile(index, self.directory / "index.orig")
         except BaseException:
             owned = owned or self._linked
@@ -166,7 +229,7 @@ class JournalWriter:
         """Link a fully written temporary file to ``journal.json``: a reader never sees a partial journal."""
         tmp = self.directory / self._tmp_name
         with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(asdict(self.journal), handle)
+            handle.write(_dumps(self.journal))
             handle.flush()
             os.fsync(handle.fileno())
         try:
@@ -198,11 +261,11 @@ class JournalWriter:
         for key, value in changes.items():
             setattr(self.journal, key, value)
         tmp = self.directory / "journal.json.tmp"
-        tmp.write_text(json.dumps(asdict(self.journal)), encoding="utf-8")
+        tmp.write_text(_dumps(self.journal), encoding="utf-8")
         os.replace(tmp, self.path)
 
     def remove(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        _remove_directory(self.directory)
 
 
 def new_journal(repo: Repository, *, branch_ref: str, head_commit: str, pyproject_path: Path,
@@ -228,8 +291,7 @@ def recover(repo: Repository) -> list[str]:
     """Put the repository back as it was before the interrupted release; say what was done."""
     directory = journal_dir(repo)
     try:
-        data = json.loads((directory / "journal.json").read_text(encoding="utf-8"))
-        journal = Journal(**data)
+        journal = Journal(**_load(directory / "journal.json"))
     except FileNotFoundError:
         raise RepositoryError("nothing to recover: no interrupted release in this repository") from None
     except (OSError, ValueError, TypeError) as exc:
@@ -237,7 +299,7 @@ def recover(repo: Repository) -> list[str]:
     if journal.pid != os.getpid() and _pid_alive(journal.pid):
         raise LockError(f"directive-release (pid {journal.pid}) is still running; let it finish")
     if journal.completed:
-        shutil.rmtree(directory, ignore_errors=True)
+        _remove_directory(directory)
         raise RepositoryError(f"nothing to recover: the release of {journal.branch} had finished"
                               " (its leftover journal is now removed)")
     done: list[str] = _remove_stale_files(repo, journal)
@@ -266,7 +328,7 @@ def recover(repo: Repository) -> list[str]:
     if current is not None and current in known_commits:
         refs.delete_ref(repo, journal.branch_ref, expected=current)
         done.append(f"deleted branch {journal.branch}")
-    shutil.rmtree(directory, ignore_errors=True)
+    _remove_directory(directory)
     return done
 
 

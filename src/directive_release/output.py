@@ -10,11 +10,9 @@ only: this module is on the fast, non-interactive path.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,14 +44,14 @@ def can_encode(stream: TextIO, text: str) -> bool:
     return True
 
 
-@dataclass
 class Console:
     """The two streams the command writes to, and whether each may be coloured."""
 
-    human: TextIO  # plans, progress and results: stdout, or stderr under --json
-    errors: TextIO  # one-line failures and cancellations: always stderr
-    colour: bool
-    errors_colour: bool
+    def __init__(self, human: TextIO, errors: TextIO, colour: bool, errors_colour: bool) -> None:
+        self.human = human  # plans, progress and results: stdout, or stderr under --json
+        self.errors = errors  # one-line failures and cancellations: always stderr
+        self.colour = colour
+        self.errors_colour = errors_colour
 
     @classmethod
     def create(cls, *, json_mode: bool) -> Console:
@@ -108,5 +106,7 @@ def release_summary(plan: Plan, *, dry_run: bool) -> dict[str, Any]:
 def write_json(document: Mapping[str, Any], stream: TextIO | None = None) -> None:
     """One JSON object on one line, then a newline: nothing else ever goes to stdout under --json."""
     target = sys.stdout if stream is None else stream
+    import json  # only under --json
+
     target.write(json.dumps(document, ensure_ascii=False) + "\n")
     target.flush()

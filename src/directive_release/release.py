@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol, Sequence
 
 from . import pyproject
 from .config import Settings
@@ -30,8 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 REMOTE_TIMEOUT = float(os.environ.get("DIRECTIVE_RELEASE_REMOTE_TIMEOUT", "30"))
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     part: Part
     push: bool = True
     remote: str | None = None
@@ -41,28 +39,41 @@ class Options:
     clean_check_under_lock_only: bool = False
 
 
-@dataclass
 class Plan:
     """Everything the checks found, and the steps that turn it into a release."""
 
-    repo: gitrepo.Repository
-    head: gitrepo.HeadState
-    project: pyproject.Pyproject
-    settings: Settings
-    old_version: str
-    new_version: str
-    branch: str
-    tag: str
-    message: str
-    remote_name: str | None
-    clean_checked: bool = True  # False: the clean check runs under the index lock, in LockIndex
-    steps: list["Step"] = field(default_factory=list)
-    # Filled in while applying.
-    commit_id: str | None = None
-    pushed: bool = False
-    pull_request_url: str | None = None
-    remote_display: str | None = None
-    journal: "JournalWriter | None" = None
+    def __init__(
+        self,
+        repo: gitrepo.Repository,
+        head: gitrepo.HeadState,
+        project: pyproject.Pyproject,
+        settings: Settings,
+        old_version: str,
+        new_version: str,
+        branch: str,
+        tag: str,
+        message: str,
+        remote_name: str | None,
+        clean_checked: bool = True,
+    ) -> None:
+        self.repo = repo
+        self.head = head
+        self.project = project
+        self.settings = settings
+        self.old_version = old_version
+        self.new_version = new_version
+        self.branch = branch
+        self.tag = tag
+        self.message = message
+        self.remote_name = remote_name
+        self.clean_checked = clean_checked  # False: the clean check runs under the index lock, in LockIndex
+        self.steps: list[Step] = []
+        # Filled in while applying.
+        self.commit_id: str | None = None
+        self.pushed = False
+        self.pull_request_url: str | None = None
+        self.remote_display: str | None = None
+        self.journal: JournalWriter | None = None
 
     def record(self, **changes: object) -> None:
         """Note progress in the on-disk recovery journal (a no-op outside ``apply``)."""
@@ -85,18 +96,28 @@ class Step(Protocol):
     def undo(self) -> None: ...
 
 
-@dataclass
 class Checked:
     """What the part-independent checks established (run before the interactive question)."""
 
-    repo: gitrepo.Repository
-    head: gitrepo.HeadState
-    project: pyproject.Pyproject
-    settings: Settings
-    git_config: "GitConfig"
-    author: "Identity"
-    committer: "Identity"
-    signer: Callable[[bytes], bytes] | None
+    def __init__(
+        self,
+        repo: gitrepo.Repository,
+        head: gitrepo.HeadState,
+        project: pyproject.Pyproject,
+        settings: Settings,
+        git_config: "GitConfig",
+        author: "Identity",
+        committer: "Identity",
+        signer: Callable[[bytes], bytes] | None,
+    ) -> None:
+        self.repo = repo
+        self.head = head
+        self.project = project
+        self.settings = settings
+        self.git_config = git_config
+        self.author = author
+        self.committer = committer
+        self.signer = signer
 
 
 def check_repository(start: Path, *, untracked_blocks: bool | None = None, clean: bool = True) -> Checked:
@@ -190,9 +211,7 @@ def make_plan(start: Path, options: Options, checked: Checked | None = None) -> 
 
 
 def _with_untracked(settings: Settings, blocks: bool) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, untracked_blocks=blocks)
+    return settings._replace(untracked_blocks=blocks)
 
 
 def _check_ref_names(branch: str, tag: str) -> None:

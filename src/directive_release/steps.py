@@ -8,7 +8,6 @@ revert what this release did.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -30,25 +29,32 @@ def _short(commit: str) -> str:
     return commit[:7]
 
 
-@dataclass
 class IndexTransaction:
     """The index, locked for the whole release as ``git commit`` does, restorable byte for byte."""
 
-    repo: Repository
-    lock: refs.LockFile | None = None
-    staged: bytes | None = None
-    committed: bool = False
-    snapshot: refs.FileSnapshot | None = None
+    def __init__(
+        self,
+        repo: Repository,
+        lock: refs.LockFile | None = None,
+        staged: bytes | None = None,
+        committed: bool = False,
+        snapshot: refs.FileSnapshot | None = None,
+    ) -> None:
+        self.repo = repo
+        self.lock = lock
+        self.staged = staged
+        self.committed = committed
+        self.snapshot = snapshot
 
     @property
     def lock_path(self) -> Path:
         return self.repo.index_path.with_name("index.lock")
 
 
-@dataclass
 class LockIndex:
-    plan: "Plan"
-    tx: IndexTransaction
+    def __init__(self, plan: "Plan", tx: IndexTransaction) -> None:
+        self.plan = plan
+        self.tx = tx
 
     def describe(self) -> str:
         return "lock the index (.git/index.lock) and check HEAD, pyproject.toml and the working tree under it"
@@ -102,10 +108,10 @@ def _check_unchanged_since_planning(plan: "Plan") -> None:
         )
 
 
-@dataclass
 class CreateBranch:
-    plan: "Plan"
-    who: refs.ReflogIdentity
+    def __init__(self, plan: "Plan", who: refs.ReflogIdentity) -> None:
+        self.plan = plan
+        self.who = who
 
     def describe(self) -> str:
         return f"create branch {self.plan.branch} at {_short(self.plan.head.commit)} (HEAD of {self.plan.head.branch})"
@@ -123,10 +129,10 @@ class CreateBranch:
             refs.delete_ref(self.plan.repo, self.plan.branch_ref, expected=current)
 
 
-@dataclass
 class SwitchBranch:
-    plan: "Plan"
-    who: refs.ReflogIdentity
+    def __init__(self, plan: "Plan", who: refs.ReflogIdentity) -> None:
+        self.plan = plan
+        self.who = who
 
     def describe(self) -> str:
         return f"switch to {self.plan.branch} ({self.plan.head.branch} itself never gets the commit)"
@@ -145,10 +151,10 @@ class SwitchBranch:
         self.log_snapshot.restore_length()
 
 
-@dataclass
 class WriteVersion:
-    plan: "Plan"
-    new_bytes: bytes
+    def __init__(self, plan: "Plan", new_bytes: bytes) -> None:
+        self.plan = plan
+        self.new_bytes = new_bytes
 
     def describe(self) -> str:
         project = self.plan.project
@@ -169,12 +175,12 @@ class WriteVersion:
         os.utime(project.path, ns=(self.original_stat.st_atime_ns, self.original_stat.st_mtime_ns))
 
 
-@dataclass
 class StageVersion:
-    plan: "Plan"
-    tx: IndexTransaction
-    new_bytes: bytes
-    result: dict[str, str] = field(default_factory=dict)
+    def __init__(self, plan: "Plan", tx: IndexTransaction, new_bytes: bytes) -> None:
+        self.plan = plan
+        self.tx = tx
+        self.new_bytes = new_bytes
+        self.result: dict[str, str] = {}
 
     def describe(self) -> str:
         return "stage pyproject.toml, and only that path"
@@ -201,15 +207,24 @@ class StageVersion:
         """The index lock is dropped (or the index restored) by :class:`LockIndex`."""
 
 
-@dataclass
 class RunHook:
-    plan: "Plan"
-    tx: IndexTransaction
-    git_config: "GitConfig"
-    name: str
-    hook_path: Path
-    new_bytes: bytes
-    author: "Identity"
+    def __init__(
+        self,
+        plan: "Plan",
+        tx: IndexTransaction,
+        git_config: "GitConfig",
+        name: str,
+        hook_path: Path,
+        new_bytes: bytes,
+        author: "Identity",
+    ) -> None:
+        self.plan = plan
+        self.tx = tx
+        self.git_config = git_config
+        self.name = name
+        self.hook_path = hook_path
+        self.new_bytes = new_bytes
+        self.author = author
 
     def describe(self) -> str:
         return f"run the {self.name} hook ({_display(self.hook_path, self.plan.repo.worktree)})"
@@ -228,17 +243,28 @@ class RunHook:
         """Nothing of its own: a hook's file edits are caught by the checks above and reverted by the others."""
 
 
-@dataclass
 class Commit:
-    plan: "Plan"
-    tx: IndexTransaction
-    stage: StageVersion
-    git_config: "GitConfig"
-    author: "Identity"
-    committer: "Identity"
-    who: refs.ReflogIdentity
-    signer: Callable[[bytes], bytes] | None
-    commit_msg_hook: Path | None
+    def __init__(
+        self,
+        plan: "Plan",
+        tx: IndexTransaction,
+        stage: StageVersion,
+        git_config: "GitConfig",
+        author: "Identity",
+        committer: "Identity",
+        who: refs.ReflogIdentity,
+        signer: Callable[[bytes], bytes] | None,
+        commit_msg_hook: Path | None,
+    ) -> None:
+        self.plan = plan
+        self.tx = tx
+        self.stage = stage
+        self.git_config = git_config
+        self.author = author
+        self.committer = committer
+        self.who = who
+        self.signer = signer
+        self.commit_msg_hook = commit_msg_hook
 
     def describe(self) -> str:
         signed = ", signed" if self.signer is not None else ""
@@ -300,12 +326,12 @@ def _cleanup_message(text: str) -> str:
     return "\n".join(collapsed) + "\n"
 
 
-@dataclass
 class Push:
-    plan: "Plan"
-    git_config: "GitConfig"
-    remote: "Remote"
-    timeout: float
+    def __init__(self, plan: "Plan", git_config: "GitConfig", remote: "Remote", timeout: float) -> None:
+        self.plan = plan
+        self.git_config = git_config
+        self.remote = remote
+        self.timeout = timeout
 
     def describe(self) -> str:
         return f"push refs/heads/{self.plan.branch} to {self.remote.name} ({self.remote.display_url()}); never forced"
@@ -346,10 +372,10 @@ class Push:
         self.plan.pushed = False
 
 
-@dataclass
 class SetUpstream:
-    plan: "Plan"
-    remote: "Remote"
+    def __init__(self, plan: "Plan", remote: "Remote") -> None:
+        self.plan = plan
+        self.remote = remote
 
     def describe(self) -> str:
         return f"set {self.plan.branch} to track {self.remote.name}/{self.plan.branch}"

@@ -10,8 +10,7 @@ artefact names, and PyPI rejects ``+local`` versions).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Part = Literal["major", "minor", "patch"]
 PARTS: tuple[Part, ...] = ("major", "minor", "patch")
@@ -35,8 +34,7 @@ def _quote(text: str) -> str:
     return f'"{escaped}"'
 
 
-@dataclass(frozen=True, order=True)
-class Version:
+class Version(NamedTuple):
     major: int
     minor: int
     patch: int

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from directive_release.errors import RepositoryError, UnsupportedRepositoryError
-from directive_release.git.index import IndexFile, update_single_entry
+from directive_release.git.index import IndexFile, update_single_entry, verify_checksum
 
 from .conftest import run_git, write
 
@@ -219,8 +219,15 @@ def test_corrupt_checksum(base_repo: Path) -> None:
     raw = bytearray(path.read_bytes())
     raw[40] ^= 1
     path.write_bytes(bytes(raw))
+    index = read(base_repo)  # read like git's read_index(): the checksum is fsck's business ...
+    run_git(base_repo, "status", "--porcelain", "-uno")  # git too reads it without complaint
     with pytest.raises(RepositoryError, match=r"\.git/index: index file is corrupt \(checksum mismatch\)"):
-        read(base_repo)
+        verify_checksum(index)  # ... but never rewritten with a fresh checksum over corrupt bytes
+    entry = index.entry(b"README.md")
+    assert entry is not None
+    with pytest.raises(RepositoryError, match=r"checksum mismatch"):
+        update_single_entry(index, b"README.md", sha=entry.sha, mode=entry.mode,
+                            st=os.lstat(base_repo / "README.md"), new_root_tree=None)
 
 
 @pytest.mark.parametrize("keep", [0, 11, 100, -21])

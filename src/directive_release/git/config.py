@@ -21,10 +21,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import ConfigError
 
@@ -38,8 +37,7 @@ _KEYCHARS = _ALPHA | frozenset("0123456789-")
 _COMMAND_LINE = "command line"
 
 
-@dataclass(frozen=True)
-class ConfigEntry:
+class ConfigEntry(NamedTuple):
     """One ``key = value`` as git saw it, with where it came from."""
 
     key: str  # canonical: section and name lower-cased, subsection as written

@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import ConfigError, IdentityError
 from .config import GitConfig, parse_bool
@@ -32,8 +32,7 @@ ADVICE = (
 )
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     name: str
     email: str
     timestamp: int
@@ -72,8 +71,7 @@ def _without_crud(text: str) -> str:
     return "".join(c for c in text[start:end] if c not in "\n<>")
 
 
-@dataclass(frozen=True)
-class _IdentConfig:
+class _IdentConfig(NamedTuple):
     """What git's ident config callback collects, values checked like git does."""
 
     user_name: str | None

@@ -8,7 +8,6 @@ No dulwich: a release on a large repository must not pay for its import.
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
 import struct
@@ -304,6 +303,7 @@ def serialize_tree(entries: list[tuple[int, bytes, bytes]]) -> bytes:
 
 def object_id(kind: str, body: bytes, hash_size: int) -> bytes:
     header = b"%s %d\0" % (kind.encode("ascii"), len(body))
+    import hashlib  # not at import time: ~3 ms, and the clean check seldom hashes
     digest = hashlib.sha256 if hash_size == 32 else hashlib.sha1
     return digest(header + body).digest()
 

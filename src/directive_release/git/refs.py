@@ -8,8 +8,8 @@ and renames it into place. A held lock becomes :class:`LockError`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import LockError, RefExistsError, RepositoryError
 from .repo import Repository, packed_refs, read_ref
@@ -123,8 +123,7 @@ def _log_path(repo: Repository, ref: str) -> Path:
     return (repo.gitdir if ref == "HEAD" else repo.commondir) / "logs" / ref
 
 
-@dataclass(frozen=True)
-class ReflogIdentity:
+class ReflogIdentity(NamedTuple):
     """Who and when, as the reflog line records it: ``Name <email> 1700000000 +0100``."""
 
     signature: bytes

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import RepositoryError, UnsupportedRepositoryError
 
@@ -27,8 +27,7 @@ _KNOWN_EXTENSIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Repository:
+class Repository(NamedTuple):
     """A non-bare repository: where its files, its git dir and its shared dir are."""
 
     worktree: Path
@@ -160,8 +159,7 @@ def _make_repository(worktree: Path, gitdir: Path) -> Repository:
     return Repository(worktree.resolve(), gitdir.resolve(), commondir, object_format)
 
 
-@dataclass(frozen=True)
-class HeadState:
+class HeadState(NamedTuple):
     """What HEAD points at: the branch ref (``refs/heads/x``) and its commit id."""
 
     ref: str

@@ -22,7 +22,6 @@ git folds into ``R``: the verdict, clean or not, is the same.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import os
 import re
 import stat as stat_mod
@@ -462,6 +461,7 @@ def _read_file(path: bytes) -> bytes:
 
 
 def _blob_id(data: bytes, hash_size: int) -> bytes:
+    import hashlib  # not at import time: ~3 ms, and the clean check seldom hashes
     digest = hashlib.sha1() if hash_size == 20 else hashlib.sha256()
     digest.update(b"blob %d\0" % len(data))
     digest.update(data)
