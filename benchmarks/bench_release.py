@@ -32,6 +32,10 @@ from typing import Callable
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 PYTHON = sys.executable
+# What users run: the console script installed beside this interpreter (``python -m``
+# would add runpy's imports); ``-m`` only when the project is not installed.
+_SCRIPT = Path(PYTHON).parent / "directive-release"
+OURS = [str(_SCRIPT)] if _SCRIPT.exists() else [PYTHON, "-m", "directive_release"]
 FOLDERS = 520
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ENV.update({
@@ -99,7 +103,7 @@ GIT_SEQUENCE = (
 
 
 def contenders(repo: Path) -> dict[str, Callable[[], float]]:
-    ours = [PYTHON, "-m", "directive_release"]
+    ours = OURS
     found: dict[str, Callable[[], float]] = {
         "directive-release release": lambda: timed([*ours, "--part", "patch", "--yes", "--no-push"], repo),
         "git binary sequence": lambda: timed([GIT_SEQUENCE], repo, shell=True),
@@ -133,8 +137,8 @@ def startup(runs: int) -> dict[str, float]:
     here = Path.cwd()
     for _ in range(runs):
         samples["python -c pass"].append(timed([PYTHON, "-c", "pass"], here))
-        samples["--help"].append(timed([PYTHON, "-m", "directive_release", "--help"], here))
-        samples["--version"].append(timed([PYTHON, "-m", "directive_release", "--version"], here))
+        samples["--help"].append(timed([*OURS, "--help"], here))
+        samples["--version"].append(timed([*OURS, "--version"], here))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

@@ -52,6 +52,8 @@ def busy_repo(tmp_path: Path) -> Path:
     write(repo / "d03/f015.txt", "hidden by assume-unchanged\n")
     run_git(repo, "update-index", "--skip-worktree", "d09/f021.txt")
     (repo / "d09/f021.txt").unlink()
+    (repo / "d04").rename(repo / "real04")  # the same files, now behind a symlinked directory
+    os.symlink("real04", repo / "d04")
     write(repo / "d10/new.txt", "intent\n")
     run_git(repo, "add", "-N", "d10/new.txt")
     blob = run_git(repo, "hash-object", "-w", "--stdin", input=b"theirs\n").strip()
@@ -66,6 +68,15 @@ def test_split_equals_serial(busy_repo: Path, processes: int) -> None:
     serial = scan_mod.scan(index, root, processes=1)
     assert serial.suspects and serial.intent_to_add and serial.unmerged  # the fixture covers every kind
     assert positions(scan_mod.scan(index, root, processes=processes)) == positions(serial)
+
+
+def test_without_directory_fds(busy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where lstat() takes no dir_fd, whole paths give the same answer."""
+    index, root = load(busy_repo)
+    expected = positions(scan_mod.scan(index, root, processes=1))
+    monkeypatch.setattr(os, "supports_dir_fd", set())
+    assert positions(scan_mod.scan(index, root, processes=1)) == expected
+    assert positions(scan_mod.scan(index, root, processes=3)) == expected
 
 
 def test_more_processes_than_entries(tmp_path: Path) -> None:
@@ -83,9 +94,9 @@ def test_default_split_follows_index_size(busy_repo: Path, monkeypatch: pytest.M
     forks: list[tuple[int, int]] = []
     real = scan_mod._fork_slice
 
-    def counting(index: IndexFile, root: bytes, bad: frozenset[bytes], low: int, high: int) -> scan_mod._Child:
+    def counting(index: IndexFile, root: bytes, low: int, high: int) -> scan_mod._Child:
         forks.append((low, high))
-        return real(index, root, bad, low, high)
+        return real(index, root, low, high)
 
     monkeypatch.setattr(scan_mod, "_fork_slice", counting)
     monkeypatch.setattr(scan_mod, "_usable_cpus", lambda: 2)
@@ -116,6 +127,17 @@ def test_failing_or_dying_child_leaves_the_answer_unchanged(busy_repo: Path, mon
 
         monkeypatch.setattr(scan_mod, "_scan_range", misbehaving)
         assert positions(scan_mod.scan(index, root, processes=3)) == expected, failure
+
+
+def test_fork_failing_leaves_the_answer_unchanged(busy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index, root = load(busy_repo)
+    expected = positions(scan_mod.scan(index, root, processes=1))
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")  # EAGAIN: too many processes
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert positions(scan_mod.scan(index, root, processes=3)) == expected
 
 
 def test_signals_sent_to_a_child_do_not_run_python_code_there(busy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -201,3 +223,4 @@ def test_split_verdict_equals_git(busy_repo: Path, oracle: Oracle, monkeypatch: 
     lines = oracle.compare(busy_repo)
     assert " M d00/f000.txt" in lines and " D d07/f103.txt" in lines and " M d11/f299.txt" in lines
     assert "AA d06/f006.txt" in lines
+    assert " D d04/f004.txt" in lines  # behind a symlink: gone, as far as git is concerned

@@ -18,10 +18,10 @@ import os
 import stat as stat_mod
 import struct
 import sys
+from typing import Callable
 
 from .index import EXT_FLAG_INTENT_TO_ADD, EXT_FLAG_SKIP_WORKTREE, IndexFile
 
-# Not typing: this module is on the ~100 ms clean-check path, where every import shows.
 
 # A fork costs ~1-2 ms and an lstat ~2 µs: below this many entries per process the
 # split does not pay (git's THREAD_COST is 500 entries per thread, but threads are cheaper).
@@ -36,6 +36,7 @@ EMPTY_BLOB = {
 # ctime s, mtime s, ino, mode, size, flags: only what the loop compares.
 _SCAN_FIELDS = {size: struct.Struct(f">I4xI8xII8xI{size}xH") for size in (20, 32)}
 _COUNTS = struct.Struct("<4I")
+_BEHIND_SYMLINK, _NO_FD = -1, -2  # not fds: a directory whose entries are all suspects; fds unused
 
 
 class Scan:
@@ -73,24 +74,24 @@ def scan(index: IndexFile, root: bytes, *, processes: int | None = None) -> Scan
     CPUs this process may run on) splits the loop across forked children.
     """
     total = len(index.paths)
-    bad_dirs = _directories_behind_symlinks(index.paths, root)
     if processes is None:
         processes = min(total // ENTRIES_PER_PROCESS, _usable_cpus(), MAX_PROCESSES)
     if processes < 2 or not hasattr(os, "fork") or _other_threads_running():
-        return _scan_range(index, root, bad_dirs, 0, total)
+        return _scan_range(index, root, 0, total)
     bounds = [total * part // processes for part in range(processes + 1)]
-    children = [_fork_slice(index, root, bad_dirs, bounds[part], bounds[part + 1]) for part in range(1, processes)]
+    children = [_fork_slice(index, root, bounds[part], bounds[part + 1]) for part in range(1, processes)]
     result = Scan()
     try:
-        result.extend(_scan_range(index, root, bad_dirs, bounds[0], bounds[1]))
+        result.extend(_scan_range(index, root, bounds[0], bounds[1]))
         for part, child in enumerate(children, start=1):
-            answer = child.collect()
-            if answer is None:  # the child failed or died: do its slice here
-                answer = _scan_range(index, root, bad_dirs, bounds[part], bounds[part + 1])
+            answer = child.collect() if child is not None else None
+            if answer is None:  # no child (fork failed), or it failed or died: do its slice here
+                answer = _scan_range(index, root, bounds[part], bounds[part + 1])
             result.extend(answer)
     finally:
         for child in children:
-            child.close()
+            if child is not None:
+                child.close()
     return result
 
 
@@ -109,34 +110,27 @@ def _usable_cpus() -> int:
 
 
 class _Child:
-    """A forked process stating one slice; its answer arrives on a pipe."""
+    """A forked process working for this one; its answer arrives on a pipe."""
 
     def __init__(self, pid: int, reader: int) -> None:
         self.pid = pid
         self.reader = reader
 
-    def collect(self) -> Scan | None:
+    def collect_raw(self) -> bytes | None:
+        """The child's whole answer once it has exited, or None if it failed or died."""
         chunks = []
         while True:
             chunk = os.read(self.reader, 1 << 16)
             if not chunk:
                 break
             chunks.append(chunk)
-        data = b"".join(chunks)
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
-        if status != 0 or len(data) < _COUNTS.size:
-            return None
-        counts = _COUNTS.unpack_from(data)
-        if counts[3] != 0x5CA7 or len(data) != _COUNTS.size + 4 * sum(counts[:3]):
-            return None
-        positions = struct.unpack_from(f"<{sum(counts[:3])}I", data, _COUNTS.size)
-        answer = Scan()
-        first, second = counts[0], counts[0] + counts[1]
-        answer.suspects = list(positions[:first])
-        answer.intent_to_add = list(positions[first:second])
-        answer.unmerged = list(positions[second:])
-        return answer
+        return b"".join(chunks) if status == 0 else None
+
+    def collect(self) -> Scan | None:
+        data = self.collect_raw()
+        return None if data is None else _decode(data)
 
     def close(self) -> None:
         """Reap the child; one still running (the parent was interrupted) is killed."""
@@ -152,18 +146,50 @@ class _Child:
             self.reader = -1
 
 
-def _fork_slice(index: IndexFile, root: bytes, bad_dirs: frozenset[bytes], low: int, high: int) -> _Child:
+def _encode(answer: Scan, head: bytes = b"") -> bytes:
+    positions = answer.suspects + answer.intent_to_add + answer.unmerged
+    counts = _COUNTS.pack(len(answer.suspects), len(answer.intent_to_add), len(answer.unmerged), 0x5CA7)
+    return head + counts + struct.pack(f"<{len(positions)}I", *positions)
+
+
+def _decode(data: bytes) -> Scan | None:
+    """The answer :func:`_encode` made, or None for a short or garbled one."""
+    if len(data) < _COUNTS.size:
+        return None
+    counts = _COUNTS.unpack_from(data)
+    if counts[3] != 0x5CA7 or len(data) != _COUNTS.size + 4 * sum(counts[:3]):
+        return None
+    positions = struct.unpack_from(f"<{sum(counts[:3])}I", data, _COUNTS.size)
+    answer = Scan()
+    first, second = counts[0], counts[0] + counts[1]
+    answer.suspects = list(positions[:first])
+    answer.intent_to_add = list(positions[first:second])
+    answer.unmerged = list(positions[second:])
+    return answer
+
+
+def _fork_slice(index: IndexFile, root: bytes, low: int, high: int) -> _Child | None:
+    return _fork(lambda: _encode(_scan_range(index, root, low, high)))
+
+
+def _fork(work: Callable[[], bytes]) -> _Child | None:
+    """Run ``work`` in a forked child that sends back the bytes it returns; None if fork() fails."""
     import signal
 
     reader, writer = os.pipe()
     # Blocked across the fork, so no Python signal handler (KeyboardInterrupt, the
-    # release's unwinding) can ever run in the child: it stats, writes, and leaves
+    # release's unwinding) can ever run in the child: it works, writes, and leaves
     # through os._exit() without running the parent's finally blocks or atexit hooks.
     # The parent kills it if it is interrupted itself.
     catchable = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, catchable)
     try:
         pid = os.fork()
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        os.close(reader)
+        os.close(writer)
+        return None
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         os.close(reader)
@@ -173,11 +199,7 @@ def _fork_slice(index: IndexFile, root: bytes, bad_dirs: frozenset[bytes], low: 
         code = 1
         try:
             os.close(reader)
-            answer = _scan_range(index, root, bad_dirs, low, high)
-            positions = answer.suspects + answer.intent_to_add + answer.unmerged
-            payload = _COUNTS.pack(len(answer.suspects), len(answer.intent_to_add), len(answer.unmerged), 0x5CA7)
-            payload += struct.pack(f"<{len(positions)}I", *positions)
-            view = memoryview(payload)
+            view = memoryview(work())
             while view:
                 view = view[os.write(writer, view):]
             code = 0
@@ -188,7 +210,7 @@ def _fork_slice(index: IndexFile, root: bytes, bad_dirs: frozenset[bytes], low: 
     return _Child(pid, reader)
 
 
-def _scan_range(index: IndexFile, root: bytes, bad_dirs: frozenset[bytes], low: int, high: int) -> Scan:
+def _scan_range(index: IndexFile, root: bytes, low: int, high: int) -> Scan:
     """The hot loop over entries ``low:high``."""
     raw, paths, offsets, extended = index.raw, index.paths, index.offsets, index.extended
     unpack = _SCAN_FIELDS[index.hash_size].unpack_from
@@ -199,13 +221,14 @@ def _scan_range(index: IndexFile, root: bytes, bad_dirs: frozenset[bytes], low: 
     racy_after = racy_second(index)
     empty_blob = EMPTY_BLOB[index.hash_size]
     # Names relative to an open fd of their own directory where supported: the kernel then
-    # resolves one component per lstat, not the whole path.
+    # resolves one component per lstat, not the whole path. Each directory is opened once,
+    # after has_symlink_leading_path() (negated) cleared it: -1 marks one that is behind a
+    # symlink or not a directory, whose entries are all suspects.
     directory_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    if os.lstat in os.supports_dir_fd:
-        prefix, root_fd = b"", os.open(root, directory_flags)
-    else:
-        prefix, root_fd = root, None
-    dir_fds: dict[bytes, int] = {}
+    use_fds = os.lstat in os.supports_dir_fd
+    root_fd = os.open(root, directory_flags) if use_fds else None
+    dir_fds: dict[bytes, int] = {b"": root_fd if root_fd is not None else _NO_FD}
+    leading_ok: dict[bytes, bool] = {b"": True}
     try:
         for position in range(low, high):
             path = paths[position]
@@ -225,17 +248,14 @@ def _scan_range(index: IndexFile, root: bytes, bad_dirs: frozenset[bytes], low: 
                     result.intent_to_add.append(position)
                     continue
             cut = path.rfind(b"/") + 1
-            if bad_dirs and path[:cut] in bad_dirs:
+            directory_fd = dir_fds.get(path[:cut])
+            if directory_fd is None:
+                directory_fd = dir_fds[path[:cut]] = _open_directory(root, path[:cut], root_fd, leading_ok)
+            if directory_fd == _BEHIND_SYMLINK:
                 suspects.append(position)
                 continue
             try:
-                if cut and root_fd is not None:
-                    directory_fd = dir_fds.get(path[:cut])
-                    if directory_fd is None:
-                        directory_fd = dir_fds[path[:cut]] = os.open(path[:cut], directory_flags, dir_fd=root_fd)
-                    st = lstat(path[cut:], dir_fd=directory_fd)
-                else:
-                    st = lstat(prefix + path, dir_fd=root_fd)
+                st = lstat(path[cut:], dir_fd=directory_fd) if use_fds else lstat(root + path)
             except OSError:
                 suspects.append(position)
                 continue
@@ -253,10 +273,24 @@ def _scan_range(index: IndexFile, root: bytes, bad_dirs: frozenset[bytes], low: 
                 suspects.append(position)
     finally:
         for directory_fd in dir_fds.values():
-            os.close(directory_fd)
+            if directory_fd >= 0 and directory_fd != root_fd:
+                os.close(directory_fd)
         if root_fd is not None:
             os.close(root_fd)
     return result
+
+
+def _open_directory(root: bytes, directory: bytes, root_fd: int | None, leading_ok: dict[bytes, bool]) -> int:
+    """An fd for ``directory`` ("a/b/", under ``root``) if every component of it is a real
+    directory (:data:`_NO_FD` where fds are not used), else :data:`_BEHIND_SYMLINK`."""
+    if not leading_path_ok(root, directory[:-1], leading_ok):
+        return _BEHIND_SYMLINK
+    if root_fd is None:
+        return _NO_FD
+    try:
+        return os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0), dir_fd=root_fd)
+    except OSError:
+        return _BEHIND_SYMLINK
 
 
 def racy_second(index: IndexFile) -> int:
@@ -264,17 +298,6 @@ def racy_second(index: IndexFile) -> int:
     racily clean (their content is compared); never, for an index with no mtime."""
     second = index.mtime_ns // 1_000_000_000
     return second if second else 1 << 62
-
-
-def _directories_behind_symlinks(paths: list[bytes], root: bytes) -> frozenset[bytes]:
-    """Directories ("a/b/") of entries whose leading path is not all real directories:
-    has_symlink_leading_path() once per directory, not per entry."""
-    memo: dict[bytes, bool] = {b"": True}
-    return frozenset(
-        directory
-        for directory in {path[: path.rfind(b"/") + 1] for path in paths}
-        if directory and not leading_path_ok(root, directory[:-1], memo)
-    )
 
 
 def leading_path_ok(root: bytes, directory: bytes, memo: dict[bytes, bool]) -> bool:
