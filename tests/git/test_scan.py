@@ -90,46 +90,57 @@ def test_more_processes_than_entries(tmp_path: Path) -> None:
     assert scan_mod.scan(index, root, processes=4).suspects == [0]
 
 
+def recording_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every child forked by the scan (its pid), whichever way the work is split."""
+    pids: list[int] = []
+    real = scan_mod._fork
+
+    def remember(work: object) -> scan_mod._Child | None:
+        child = real(work)  # type: ignore[arg-type]
+        if child is not None:
+            pids.append(child.pid)
+        return child
+
+    monkeypatch.setattr(scan_mod, "_fork", remember)
+    return pids
+
+
 def test_default_split_follows_index_size(busy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    forks: list[tuple[int, int]] = []
-    real = scan_mod._fork_slice
-
-    def counting(index: IndexFile, root: bytes, low: int, high: int) -> scan_mod._Child:
-        forks.append((low, high))
-        return real(index, root, low, high)
-
-    monkeypatch.setattr(scan_mod, "_fork_slice", counting)
+    forks = recording_forks(monkeypatch)
     monkeypatch.setattr(scan_mod, "_usable_cpus", lambda: 2)
     index, root = load(busy_repo)
-    scan_mod.scan(index, root)
+    expected = positions(scan_mod.scan(index, root))
     assert forks == []  # 302 entries: one process
     monkeypatch.setattr(scan_mod, "ENTRIES_PER_PROCESS", 100)
-    expected = scan_mod.scan(index, root, processes=1)
-    assert positions(scan_mod.scan(index, root)) == positions(expected)
-    assert forks == [(151, 302)]  # capped by the CPUs: two processes, the child takes the second half
+    assert positions(scan_mod.scan(index, root)) == expected
+    assert len(forks) == 1  # capped by the CPUs: two processes
 
 
-def test_failing_or_dying_child_leaves_the_answer_unchanged(busy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("processes", [2, 3])
+@pytest.mark.parametrize("failure", ["raise", "sigkill", "exit-0-silently"])
+def test_failing_or_dying_child_leaves_the_answer_unchanged(busy_repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            processes: int, failure: str) -> None:
     index, root = load(busy_repo)
     expected = positions(scan_mod.scan(index, root, processes=1))
     parent = os.getpid()
     real = scan_mod._scan_range
 
-    for failure in ("raise", "sigkill", "exit-0-silently"):
-        def misbehaving(*args: object, failure: str = failure) -> scan_mod.Scan:
-            if os.getpid() != parent:
-                if failure == "raise":
-                    raise OSError("EMFILE in the child")
-                if failure == "sigkill":
-                    os.kill(os.getpid(), signal.SIGKILL)
-                os._exit(0)  # no answer written: a truncated reply must not read as "clean"
-            return real(*args)  # type: ignore[arg-type]
+    def misbehaving(*args: object) -> scan_mod.Scan:
+        if os.getpid() != parent:
+            if failure == "raise":
+                raise OSError("EMFILE in the child")
+            if failure == "sigkill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            os._exit(0)  # no answer written: a truncated reply must not read as "clean"
+        return real(*args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(scan_mod, "_scan_range", misbehaving)
-        assert positions(scan_mod.scan(index, root, processes=3)) == expected, failure
+    monkeypatch.setattr(scan_mod, "_scan_range", misbehaving)
+    assert positions(scan_mod.scan(index, root, processes=processes)) == expected
 
 
-def test_fork_failing_leaves_the_answer_unchanged(busy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("processes", [2, 3])
+def test_fork_failing_leaves_the_answer_unchanged(busy_repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  processes: int) -> None:
     index, root = load(busy_repo)
     expected = positions(scan_mod.scan(index, root, processes=1))
 
@@ -137,46 +148,103 @@ def test_fork_failing_leaves_the_answer_unchanged(busy_repo: Path, monkeypatch: 
         raise BlockingIOError(11, "Resource temporarily unavailable")  # EAGAIN: too many processes
 
     monkeypatch.setattr(os, "fork", no_fork)
-    assert positions(scan_mod.scan(index, root, processes=3)) == expected
+    assert positions(scan_mod.scan(index, root, processes=processes)) == expected
 
 
-def test_signals_sent_to_a_child_do_not_run_python_code_there(busy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("slow", ["child", "parent"])
+def test_two_ends_meet_wherever_the_speeds_put_them(busy_repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    slow: str) -> None:
+    """Two processes claim chunks from either end: a slow side leaves more to the other."""
+    monkeypatch.setattr(scan_mod, "CHUNK", 16)
+    index, root = load(busy_repo)
+    expected = positions(scan_mod.scan(index, root, processes=1))
+    parent = os.getpid()
+    real = scan_mod._scan_range
+    statted: list[tuple[int, int]] = []
+
+    def timed(index: IndexFile, root: bytes, low: int, high: int) -> scan_mod.Scan:
+        in_child = os.getpid() != parent
+        if (slow == "child") == in_child:
+            time.sleep(0.02)
+        if not in_child:
+            statted.append((low, high))
+        return real(index, root, low, high)
+
+    monkeypatch.setattr(scan_mod, "_scan_range", timed)
+    assert positions(scan_mod.scan(index, root, processes=2)) == expected
+    by_parent = sum(high - low for low, high in statted)
+    total = len(index.paths)
+    assert (by_parent > total * 3 // 4) if slow == "child" else (by_parent < total // 4), by_parent
+
+
+def test_both_ends_statting_the_same_chunk_keep_one_answer(busy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parent that never sees the child's claims stats everything; the overlap is the
+    child's, and nothing is counted twice."""
+    index, root = load(busy_repo)
+    expected = positions(scan_mod.scan(index, root, processes=1))
+    parent = os.getpid()
+    real = scan_mod._PROGRESS
+
+    class Blind:
+        size = real.size
+
+        def pack_into(self, *args: object) -> None:
+            real.pack_into(*args)  # type: ignore[arg-type]
+
+        def unpack_from(self, buffer: object) -> tuple[int, int]:
+            child_low, parent_end = real.unpack_from(buffer)  # type: ignore[arg-type]
+            return (len(index.paths), parent_end) if os.getpid() == parent else (child_low, parent_end)
+
+    real_range = scan_mod._scan_range
+
+    def unhurried_parent(*args: object) -> scan_mod.Scan:
+        if os.getpid() == parent:
+            time.sleep(0.002)  # the child surely claims chunks the parent will stat too
+        return real_range(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_mod, "_PROGRESS", Blind())
+    monkeypatch.setattr(scan_mod, "_scan_range", unhurried_parent)
+    monkeypatch.setattr(scan_mod, "CHUNK", 8)
+    assert positions(scan_mod.scan(index, root, processes=2)) == expected
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_signals_sent_to_a_child_do_not_run_python_code_there(busy_repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              processes: int) -> None:
     """Ctrl-C reaches the whole process group. A child must not raise KeyboardInterrupt
     into the parent's code it inherited (a release's unwinding would run twice)."""
     index, root = load(busy_repo)
     expected = positions(scan_mod.scan(index, root, processes=1))
-    real = scan_mod._fork_slice
-    answers: list[object] = []
+    real = scan_mod._fork
+    statuses: list[int] = []
 
-    def interrupted(*args: object) -> scan_mod._Child:
-        child = real(*args)  # type: ignore[arg-type]
+    def interrupted(work: object) -> scan_mod._Child | None:
+        child = real(work)  # type: ignore[arg-type]
+        assert child is not None
         os.kill(child.pid, signal.SIGINT)
         os.kill(child.pid, signal.SIGTERM)
         return child
 
-    real_collect = scan_mod._Child.collect
+    real_collect = scan_mod._Child.collect_raw
 
-    def collect(self: scan_mod._Child) -> scan_mod.Scan | None:
+    def collect_raw(self: scan_mod._Child) -> bytes | None:
         answer = real_collect(self)
-        answers.append(answer)
+        statuses.append(answer is not None)
         return answer
 
-    monkeypatch.setattr(scan_mod, "_fork_slice", interrupted)
-    monkeypatch.setattr(scan_mod._Child, "collect", collect)
-    assert positions(scan_mod.scan(index, root, processes=2)) == expected
-    assert len(answers) == 1 and answers[0] is not None  # the child answered: the signals waited
+    monkeypatch.setattr(scan_mod, "_fork", interrupted)
+    monkeypatch.setattr(scan_mod._Child, "collect_raw", collect_raw)
+    assert positions(scan_mod.scan(index, root, processes=processes)) == expected
+    assert statuses == [True] * (processes - 1)  # every child answered: the signals waited
 
 
-def test_an_interrupted_parent_reaps_its_children(busy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("processes", [2, 3])
+def test_an_interrupted_parent_reaps_its_children(busy_repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  processes: int) -> None:
     index, root = load(busy_repo)
     parent = os.getpid()
-    children: list[int] = []
-    real_fork, real_range = scan_mod._fork_slice, scan_mod._scan_range
-
-    def remember(*args: object) -> scan_mod._Child:
-        child = real_fork(*args)  # type: ignore[arg-type]
-        children.append(child.pid)
-        return child
+    children = recording_forks(monkeypatch)
+    real_range = scan_mod._scan_range
 
     def slow_in_children(*args: object) -> scan_mod.Scan:
         if os.getpid() != parent:
@@ -185,13 +253,12 @@ def test_an_interrupted_parent_reaps_its_children(busy_repo: Path, monkeypatch: 
             raise KeyboardInterrupt
         return real_range(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(scan_mod, "_fork_slice", remember)
     monkeypatch.setattr(scan_mod, "_scan_range", slow_in_children)
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        scan_mod.scan(index, root, processes=3)
+        scan_mod.scan(index, root, processes=processes)
     assert time.monotonic() - started < 10
-    assert len(children) == 2
+    assert len(children) == processes - 1
     for pid in children:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie, no orphan
@@ -202,8 +269,7 @@ def test_no_split_while_other_threads_run(busy_repo: Path, monkeypatch: pytest.M
     released in the child. With threads about, the loop stays in one process."""
     import threading
 
-    forks: list[int] = []
-    monkeypatch.setattr(scan_mod, "_fork_slice", lambda *args: forks.append(1))
+    forks = recording_forks(monkeypatch)
     release = threading.Event()
     worker = threading.Thread(target=release.wait)
     worker.start()
@@ -211,6 +277,7 @@ def test_no_split_while_other_threads_run(busy_repo: Path, monkeypatch: pytest.M
         index, root = load(busy_repo)
         expected = positions(scan_mod.scan(index, root, processes=1))
         assert positions(scan_mod.scan(index, root, processes=2)) == expected
+        assert positions(scan_mod.scan(index, root, processes=3)) == expected
     finally:
         release.set()
         worker.join()

@@ -18,9 +18,12 @@ import os
 import stat as stat_mod
 import struct
 import sys
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .index import EXT_FLAG_INTENT_TO_ADD, EXT_FLAG_SKIP_WORKTREE, IndexFile
+
+if TYPE_CHECKING:
+    import mmap
 
 
 # A fork costs ~1-2 ms and an lstat ~2 µs: below this many entries per process the
@@ -78,6 +81,8 @@ def scan(index: IndexFile, root: bytes, *, processes: int | None = None) -> Scan
         processes = min(total // ENTRIES_PER_PROCESS, _usable_cpus(), MAX_PROCESSES)
     if processes < 2 or not hasattr(os, "fork") or _other_threads_running():
         return _scan_range(index, root, 0, total)
+    if processes == 2:
+        return _scan_meeting(index, root, total)
     bounds = [total * part // processes for part in range(processes + 1)]
     children = [_fork_slice(index, root, bounds[part], bounds[part + 1]) for part in range(1, processes)]
     result = Scan()
@@ -93,6 +98,73 @@ def scan(index: IndexFile, root: bytes, *, processes: int | None = None) -> Scan
             if child is not None:
                 child.close()
     return result
+
+
+# Shared by the two processes of _scan_meeting(): the child's lowest claimed entry (written
+# by the child only) and the end of what the parent claimed (written by the parent only).
+_PROGRESS = struct.Struct("<II")
+_FIELD = struct.Struct("<I")
+_CHILD_LOW, _PARENT_END = 0, 4
+CHUNK = 256  # entries claimed at a time
+
+
+def _scan_meeting(index: IndexFile, root: bytes, total: int) -> Scan:
+    """Two processes, one from each end, claiming :data:`CHUNK` entries at a time until
+    they meet: a child that starts late or runs slow (copy-on-write faults, another
+    task on its CPU) leaves more to the parent instead of keeping it waiting. Claims
+    are published before the entries are statted, so the two can only overlap (both
+    stat a chunk; the child's answer is kept), never leave a gap; a child that fails
+    leaves everything above the parent's end to the parent."""
+    import mmap
+
+    progress = mmap.mmap(-1, _PROGRESS.size)
+    _PROGRESS.pack_into(progress, 0, total, 0)
+    child = _fork(lambda: _from_the_back(index, root, total, progress))
+    if child is None:
+        return _scan_range(index, root, 0, total)
+    result = Scan()
+    end = 0
+    try:
+        while True:
+            child_low = _PROGRESS.unpack_from(progress)[0]
+            claim = min(end + CHUNK, child_low, total)
+            if claim <= end:
+                break
+            _FIELD.pack_into(progress, _PARENT_END, claim)
+            result.extend(_scan_range(index, root, end, claim))
+            end = claim
+        reply = child.collect_raw()
+    finally:
+        child.close()
+    answer = _decode(reply[_FIELD.size:]) if reply is not None and len(reply) >= _FIELD.size else None
+    if answer is None:
+        result.extend(_scan_range(index, root, end, total))
+        return result
+    child_low = _FIELD.unpack_from(reply)[0]
+    if child_low < end:  # both statted [child_low, end): keep the child's answer for it
+        result.suspects = [p for p in result.suspects if p < child_low]
+        result.intent_to_add = [p for p in result.intent_to_add if p < child_low]
+        result.unmerged = [p for p in result.unmerged if p < child_low]
+    result.extend(answer)
+    return result
+
+
+def _from_the_back(index: IndexFile, root: bytes, total: int, progress: mmap.mmap) -> bytes:
+    """The child of :func:`_scan_meeting`: claim and stat chunks downwards from ``total``."""
+    high = total
+    chunks = []
+    while True:
+        parent_end = _PROGRESS.unpack_from(progress)[1]
+        low = max(high - CHUNK, parent_end)
+        if low >= high:
+            break
+        _FIELD.pack_into(progress, _CHILD_LOW, low)
+        chunks.append(_scan_range(index, root, low, high))
+        high = low
+    answer = Scan()
+    for chunk in reversed(chunks):
+        answer.extend(chunk)
+    return _FIELD.pack(high) + _encode(answer)
 
 
 def _other_threads_running() -> bool:
