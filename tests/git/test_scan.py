@@ -162,13 +162,13 @@ def test_two_ends_meet_wherever_the_speeds_put_them(busy_repo: Path, monkeypatch
     real = scan_mod._scan_range
     statted: list[tuple[int, int]] = []
 
-    def timed(index: IndexFile, root: bytes, low: int, high: int) -> scan_mod.Scan:
+    def timed(index: IndexFile, root: bytes, low: int, high: int, *rest: object) -> scan_mod.Scan:
         in_child = os.getpid() != parent
         if (slow == "child") == in_child:
             time.sleep(0.02)
         if not in_child:
             statted.append((low, high))
-        return real(index, root, low, high)
+        return real(index, root, low, high, *rest)  # type: ignore[arg-type]
 
     monkeypatch.setattr(scan_mod, "_scan_range", timed)
     assert positions(scan_mod.scan(index, root, processes=2)) == expected

@@ -6,10 +6,11 @@ Python thread cannot overlap (threads wait for the GIL between calls). git's own
 answer is preload-index.c: ``core.preloadIndex`` (on by default) refreshes the
 index from several threads, one per 500 entries up to 20. Here the same split is
 done with ``fork()``: each child stats one contiguous slice of the index it
-inherited and sends back the positions it could not clear, a few bytes. Nothing
-is shared but the pipe, no child writes to the repository, and any child that
-fails or dies only makes the parent stat that slice itself, so the verdict never
-depends on the split.
+inherited and sends back the positions it could not clear, a few bytes. With two
+processes (the common case) they start from either end and meet where their
+speeds put them, through one shared page of progress (:func:`_scan_meeting`).
+No child writes to the repository, and any child that fails or dies only makes
+the parent stat its part itself, so the verdict never depends on the split.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def _scan_meeting(index: IndexFile, root: bytes, total: int) -> Scan:
         return _scan_range(index, root, 0, total)
     result = Scan()
     end = 0
+    directories = _Directories(root)
     try:
         while True:
             child_low = _PROGRESS.unpack_from(progress)[0]
@@ -131,10 +133,11 @@ def _scan_meeting(index: IndexFile, root: bytes, total: int) -> Scan:
             if claim <= end:
                 break
             _FIELD.pack_into(progress, _PARENT_END, claim)
-            result.extend(_scan_range(index, root, end, claim))
+            result.extend(_scan_range(index, root, end, claim, directories))
             end = claim
         reply = child.collect_raw()
     finally:
+        directories.close()
         child.close()
     answer = _decode(reply[_FIELD.size:]) if reply is not None and len(reply) >= _FIELD.size else None
     if answer is None:
@@ -153,13 +156,14 @@ def _from_the_back(index: IndexFile, root: bytes, total: int, progress: mmap.mma
     """The child of :func:`_scan_meeting`: claim and stat chunks downwards from ``total``."""
     high = total
     chunks = []
+    directories = _Directories(root)  # closed by the child's exit
     while True:
         parent_end = _PROGRESS.unpack_from(progress)[1]
         low = max(high - CHUNK, parent_end)
         if low >= high:
             break
         _FIELD.pack_into(progress, _CHILD_LOW, low)
-        chunks.append(_scan_range(index, root, low, high))
+        chunks.append(_scan_range(index, root, low, high, directories))
         high = low
     answer = Scan()
     for chunk in reversed(chunks):
@@ -282,8 +286,39 @@ def _fork(work: Callable[[], bytes]) -> _Child | None:
     return _Child(pid, reader)
 
 
-def _scan_range(index: IndexFile, root: bytes, low: int, high: int) -> Scan:
-    """The hot loop over entries ``low:high``."""
+class _Directories:
+    """Open fds of the worktree's directories, each opened once per process, after
+    has_symlink_leading_path() (negated) cleared it; :data:`_BEHIND_SYMLINK` marks one
+    behind a symlink or not a directory, whose entries are all suspects. Names are then
+    statted relative to their own directory's fd where supported: the kernel resolves
+    one component per lstat, not the whole path."""
+
+    def __init__(self, root: bytes) -> None:
+        self.root = root
+        self.use_fds = os.lstat in os.supports_dir_fd
+        self.root_fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if self.use_fds else None
+        self.fds: dict[bytes, int] = {b"": self.root_fd if self.root_fd is not None else _NO_FD}
+        self.leading_ok: dict[bytes, bool] = {b"": True}
+
+    def close(self) -> None:
+        for directory_fd in self.fds.values():
+            if directory_fd >= 0 and directory_fd != self.root_fd:
+                os.close(directory_fd)
+        if self.root_fd is not None:
+            os.close(self.root_fd)
+        self.fds = {}
+        self.root_fd = None
+
+
+def _scan_range(index: IndexFile, root: bytes, low: int, high: int,
+                directories: _Directories | None = None) -> Scan:
+    """The hot loop over entries ``low:high`` (``directories``: fds kept across calls)."""
+    if directories is None:
+        directories = _Directories(root)
+        try:
+            return _scan_range(index, root, low, high, directories)
+        finally:
+            directories.close()
     raw, paths, offsets, extended = index.raw, index.paths, index.offsets, index.extended
     unpack = _SCAN_FIELDS[index.hash_size].unpack_from
     oid_at = 40  # object id after the ten 32-bit stat fields
@@ -292,63 +327,49 @@ def _scan_range(index: IndexFile, root: bytes, low: int, high: int) -> Scan:
     lstat = os.lstat
     racy_after = racy_second(index)
     empty_blob = EMPTY_BLOB[index.hash_size]
-    # Names relative to an open fd of their own directory where supported: the kernel then
-    # resolves one component per lstat, not the whole path. Each directory is opened once,
-    # after has_symlink_leading_path() (negated) cleared it: -1 marks one that is behind a
-    # symlink or not a directory, whose entries are all suspects.
-    directory_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    use_fds = os.lstat in os.supports_dir_fd
-    root_fd = os.open(root, directory_flags) if use_fds else None
-    dir_fds: dict[bytes, int] = {b"": root_fd if root_fd is not None else _NO_FD}
-    leading_ok: dict[bytes, bool] = {b"": True}
-    try:
-        for position in range(low, high):
-            path = paths[position]
-            offset = offsets[position]
-            ctime, mtime, ino, mode, size, flags = unpack(raw, offset)
-            # FLAG_* spelled as literals: global look-ups cost ~10% here.
-            if flags & 0xF000:
-                if flags & 0x3000:
-                    result.unmerged.append(position)
-                    continue
-                if flags & 0x8000:  # assume-unchanged: git never looks
-                    continue
-                ext = extended.get(position, 0)
-                if ext & EXT_FLAG_SKIP_WORKTREE:
-                    continue
-                if ext & EXT_FLAG_INTENT_TO_ADD:
-                    result.intent_to_add.append(position)
-                    continue
-            cut = path.rfind(b"/") + 1
-            directory_fd = dir_fds.get(path[:cut])
-            if directory_fd is None:
-                directory_fd = dir_fds[path[:cut]] = _open_directory(root, path[:cut], root_fd, leading_ok)
-            if directory_fd == _BEHIND_SYMLINK:
-                suspects.append(position)
+    use_fds, root_fd, dir_fds, leading_ok = (directories.use_fds, directories.root_fd, directories.fds,
+                                             directories.leading_ok)
+    for position in range(low, high):
+        path = paths[position]
+        offset = offsets[position]
+        ctime, mtime, ino, mode, size, flags = unpack(raw, offset)
+        # FLAG_* spelled as literals: global look-ups cost ~10% here.
+        if flags & 0xF000:
+            if flags & 0x3000:
+                result.unmerged.append(position)
                 continue
-            try:
-                st = lstat(path[cut:], dir_fd=directory_fd) if use_fds else lstat(root + path)
-            except OSError:
-                suspects.append(position)
+            if flags & 0x8000:  # assume-unchanged: git never looks
                 continue
-            # st[8], st[9]: whole-second mtime and ctime. A gitlink (160000) never
-            # matches a directory's mode: always a suspect.
-            if (
-                st[8] != mtime
-                or st.st_size != size
-                or st[9] != ctime
-                or st.st_ino & 0xFFFFFFFF != ino
-                or (st.st_mode ^ mode) & (0o170000 if mode == 0o120000 else 0o170100)
-                or mtime >= racy_after
-                or (not size and raw[offset + oid_at : offset + oid_at + len(empty_blob)] != empty_blob)
-            ):
-                suspects.append(position)
-    finally:
-        for directory_fd in dir_fds.values():
-            if directory_fd >= 0 and directory_fd != root_fd:
-                os.close(directory_fd)
-        if root_fd is not None:
-            os.close(root_fd)
+            ext = extended.get(position, 0)
+            if ext & EXT_FLAG_SKIP_WORKTREE:
+                continue
+            if ext & EXT_FLAG_INTENT_TO_ADD:
+                result.intent_to_add.append(position)
+                continue
+        cut = path.rfind(b"/") + 1
+        directory_fd = dir_fds.get(path[:cut])
+        if directory_fd is None:
+            directory_fd = dir_fds[path[:cut]] = _open_directory(root, path[:cut], root_fd, leading_ok)
+        if directory_fd == _BEHIND_SYMLINK:
+            suspects.append(position)
+            continue
+        try:
+            st = lstat(path[cut:], dir_fd=directory_fd) if use_fds else lstat(root + path)
+        except OSError:
+            suspects.append(position)
+            continue
+        # st[8], st[9]: whole-second mtime and ctime. A gitlink (160000) never
+        # matches a directory's mode: always a suspect.
+        if (
+            st[8] != mtime
+            or st.st_size != size
+            or st[9] != ctime
+            or st.st_ino & 0xFFFFFFFF != ino
+            or (st.st_mode ^ mode) & (0o170000 if mode == 0o120000 else 0o170100)
+            or mtime >= racy_after
+            or (not size and raw[offset + oid_at : offset + oid_at + len(empty_blob)] != empty_blob)
+        ):
+            suspects.append(position)
     return result
 
 
