@@ -57,16 +57,24 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _remove_directory(directory: Path) -> None:
-    """Remove the journal's directory, which holds only files; anything else goes to shutil."""
+    """``shutil.rmtree(directory, ignore_errors=True)`` for the journal's directory, which
+    holds only files: as much as can go goes; anything unexpected is left to shutil."""
     try:
         with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    import shutil
+            found = list(entries)
+    except OSError:
+        return
+    for entry in found:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                import shutil
 
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+    try:
         os.rmdir(directory)
     except OSError:
         pass

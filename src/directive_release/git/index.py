@@ -436,18 +436,25 @@ def _serialize_cache_tree(root: CacheTreeNode) -> bytes:
 # --- the one-entry update ----------------------------------------------------
 
 
-def verify_checksum(index: IndexFile) -> None:
-    """Raise unless the trailing checksum matches (an index never written is fine)."""
+def verify_checksum(index: IndexFile, prefix_digest: object = None) -> None:
+    """Raise unless the trailing checksum matches (an index never written is fine).
+    ``prefix_digest``: a hash object already fed ``raw[:n]``; it is fed the rest."""
     raw, hash_size = index.raw, index.hash_size
     if not raw:
         return
     trailer = raw[-hash_size:]
     # index.skipHash (git 2.40+) writes an all-zero trailer: git skips the check too.
-    if trailer != bytes(hash_size):
+    if trailer == bytes(hash_size):
+        return
+    if prefix_digest is None:
         import hashlib  # not at import time: ~3 ms, and the clean check seldom hashes
-        digest = hashlib.sha1 if hash_size == 20 else hashlib.sha256
-        if digest(memoryview(raw)[:-hash_size]).digest() != trailer:
-            raise _corrupt(index.path, "checksum mismatch")
+
+        digest = hashlib.sha1() if hash_size == 20 else hashlib.sha256()
+        digest.update(memoryview(raw)[:-hash_size])
+    else:
+        digest = prefix_digest
+    if digest.digest() != trailer:  # type: ignore[attr-defined]
+        raise _corrupt(index.path, "checksum mismatch")
 
 
 def _tree_object_id(body: bytes, hash_size: int) -> bytes:
@@ -578,9 +585,9 @@ def update_single_entry(
     when ``new_root_tree`` (the tree of the new index, already in the object store)
     confirms them, else they are invalidated like ``git update-index`` does.
     Extensions that would go stale or whose offsets move (EOIE, IEOT, UNTR, FSMN) and
-    unknown optional ones are dropped; REUC is kept. The checksum is recomputed.
+    unknown optional ones are dropped; REUC is kept. The checksum is verified first
+    (never a fresh one over corrupt bytes), then recomputed.
     """
-    verify_checksum(index)
     position = index.position(path)
     if position is None:
         raise RepositoryError(
@@ -633,7 +640,16 @@ def update_single_entry(
         elif signature in _KEPT_ON_REWRITE:
             parts.append(raw[data_start - 8 : data_end])
         # Everything else (EOIE, IEOT, UNTR, FSMN, unknown optional) is dropped.
-    body = b"".join(parts)
     import hashlib  # not at import time: ~3 ms, and the clean check seldom hashes
-    digest = hashlib.sha1 if index.hash_size == 20 else hashlib.sha256
-    return body + digest(body).digest()
+
+    # The old and the new index share every byte before the entry: hash those once.
+    prefix = hashlib.sha1() if index.hash_size == 20 else hashlib.sha256()
+    prefix.update(memoryview(raw)[:start])
+    old = prefix.copy()
+    if raw:
+        old.update(memoryview(raw)[start:-index.hash_size])
+    verify_checksum(index, old)
+    new = prefix
+    for part in parts[1:]:
+        new.update(part)
+    return b"".join(parts) + new.digest()
