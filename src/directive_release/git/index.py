@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import RepositoryError, UnsupportedRepositoryError
+from .odb import new_hash, object_id
 
 FLAG_ASSUME_VALID = 0x8000
 FLAG_EXTENDED = 0x4000
@@ -447,20 +448,12 @@ def verify_checksum(index: IndexFile, prefix_digest: object = None) -> None:
     if trailer == bytes(hash_size):
         return
     if prefix_digest is None:
-        import hashlib  # not at import time: ~3 ms, and the clean check seldom hashes
-
-        digest = hashlib.sha1() if hash_size == 20 else hashlib.sha256()
+        digest = new_hash(hash_size)
         digest.update(memoryview(raw)[:-hash_size])
     else:
         digest = prefix_digest
     if digest.digest() != trailer:  # type: ignore[attr-defined]
         raise _corrupt(index.path, "checksum mismatch")
-
-
-def _tree_object_id(body: bytes, hash_size: int) -> bytes:
-    import hashlib  # not at import time: ~3 ms, and the clean check seldom hashes
-    digest = hashlib.sha1 if hash_size == 20 else hashlib.sha256
-    return digest(b"tree %d\0" % len(body) + body).digest()
 
 
 def _directory_tree_body(
@@ -528,7 +521,7 @@ def _refresh_cache_tree(
             body = _directory_tree_body(index, prefix, chain[depth], override)
             if body is None:
                 break
-            oid = _tree_object_id(body, index.hash_size)
+            oid = object_id("tree", body, index.hash_size)
             computed.append(oid)
             if depth:
                 override = (components[depth - 1], oid)
@@ -640,10 +633,8 @@ def update_single_entry(
         elif signature in _KEPT_ON_REWRITE:
             parts.append(raw[data_start - 8 : data_end])
         # Everything else (EOIE, IEOT, UNTR, FSMN, unknown optional) is dropped.
-    import hashlib  # not at import time: ~3 ms, and the clean check seldom hashes
-
     # The old and the new index share every byte before the entry: hash those once.
-    prefix = hashlib.sha1() if index.hash_size == 20 else hashlib.sha256()
+    prefix = new_hash(index.hash_size)
     prefix.update(memoryview(raw)[:start])
     old = prefix.copy()
     if raw:

@@ -301,11 +301,19 @@ def serialize_tree(entries: list[tuple[int, bytes, bytes]]) -> bytes:
     return b"".join(b"%o %s\0%s" % (mode, name, oid) for mode, name, oid in ordered)
 
 
+def new_hash(hash_size: int):  # -> hashlib's hash object (not importable here without hashlib)
+    """A fresh SHA-1 or SHA-256 (``hash_size`` 20 or 32 bytes): the repository's object hash.
+    hashlib is loaded here, on first use: ~3 ms, and the clean check seldom hashes."""
+    import hashlib
+
+    return hashlib.sha256() if hash_size == 32 else hashlib.sha1()
+
+
 def object_id(kind: str, body: bytes, hash_size: int) -> bytes:
-    header = b"%s %d\0" % (kind.encode("ascii"), len(body))
-    import hashlib  # not at import time: ~3 ms, and the clean check seldom hashes
-    digest = hashlib.sha256 if hash_size == 32 else hashlib.sha1
-    return digest(header + body).digest()
+    digest = new_hash(hash_size)
+    digest.update(b"%s %d\0" % (kind.encode("ascii"), len(body)))
+    digest.update(body)
+    return digest.digest()
 
 
 def write_object(repo: Repository, kind: str, body: bytes) -> str:

@@ -46,7 +46,7 @@ from .index import (
     CacheTreeNode,
     IndexFile,
 )
-from .odb import ObjectReader, parse_tree
+from .odb import ObjectReader, object_id, parse_tree
 from .repo import Repository, read_ref
 from .scan import EMPTY_BLOB, Scan, leading_path_ok, racy_second, scan
 
@@ -126,9 +126,9 @@ def _collect(repo: Repository, head_commit: str, *, include_untracked_in_submodu
     index = IndexFile.read(repo.index_path, hash_hex_length=repo.hash_hex_length)
     context = _Context(repo, index)
     changes = _Changes(context)
-    scan = _scan(context)
-    _index_vs_head(context, head_commit, scan.unmerged, changes)
-    _worktree_vs_index(context, scan, changes, include_untracked_in_submodules)
+    found, gitlinks = _scan(context)
+    _index_vs_head(context, head_commit, found.unmerged, changes)
+    _worktree_vs_index(context, found, gitlinks, changes, include_untracked_in_submodules)
     return changes
 
 
@@ -302,46 +302,34 @@ def _canon_mode(mode: int) -> int:
 
 
 def _worktree_vs_index(
-    context: _Context, scan: _Scan, changes: _Changes, include_untracked_in_submodules: bool
+    context: _Context, found: Scan, gitlinks: list[int], changes: _Changes, include_untracked_in_submodules: bool
 ) -> None:
     paths = context.index.paths
-    for position in scan.intent_to_add:
+    for position in found.intent_to_add:
         # run_diff_files(): an intent-to-add entry is "-" when check_removed() says so,
         # else "+" (ita_invisible_in_index).
         path = paths[position]
         removed = _is_removed(context, path, _lstat_or_none(context, path), gitlink=False)
         changes.worktree_status[path] = "D" if removed else "A"
-    for position in scan.suspects:
+    for position in found.suspects:
         letter = _judge_file(context, position)
         if letter:
             changes.worktree_status[paths[position]] = letter
-    for position in scan.gitlinks:
+    for position in gitlinks:
         letter = _judge_gitlink(context, position, include_untracked_in_submodules)
         if letter:
             changes.worktree_status[paths[position]] = letter
 
 
-def _scan(context: _Context) -> _Scan:
-    """The stat loop (:mod:`.scan`), with gitlinks set apart: a submodule is judged
-    by its own HEAD and worktree, never by stat data."""
+def _scan(context: _Context) -> tuple[Scan, list[int]]:
+    """The stat loop (:mod:`.scan`), and the gitlinks among its suspects set apart: a
+    submodule is judged by its own HEAD and worktree, never by stat data."""
     index = context.index
-    result = _Scan(scan(index, context.root))
-    suspects = result.suspects
-    gitlinks = [p for p in suspects if index.record(p)[R_MODE] == S_IFGITLINK]
+    found = scan(index, context.root)
+    gitlinks = [p for p in found.suspects if index.record(p)[R_MODE] == S_IFGITLINK]
     if gitlinks:
-        result.gitlinks = gitlinks
-        result.suspects = [p for p in suspects if index.record(p)[R_MODE] != S_IFGITLINK]
-    return result
-
-
-class _Scan:
-    """Index positions the stat loop could not clear, by kind."""
-
-    def __init__(self, found: Scan) -> None:
-        self.suspects = found.suspects
-        self.intent_to_add = found.intent_to_add
-        self.unmerged = found.unmerged
-        self.gitlinks: list[int] = []
+        found.suspects = [p for p in found.suspects if index.record(p)[R_MODE] != S_IFGITLINK]
+    return found, gitlinks
 
 
 def _lstat_or_none(context: _Context, path: bytes) -> os.stat_result | None:
@@ -451,27 +439,19 @@ def _modified_check_fs(context: _Context, position: int, st: os.stat_result) -> 
         from .convert import Converter  # only when a file's content must be compared
 
         data = Converter(context).to_git(path, data, expected)
-        return 0 if _blob_id(data, index.hash_size) == expected else _DATA_CHANGED
+        return 0 if object_id("blob", data, index.hash_size) == expected else _DATA_CHANGED
     if st_kind == S_IFLNK:
         try:
             target = os.readlink(context.root + path)
         except OSError:
             return _DATA_CHANGED
-        return 0 if _blob_id(target, index.hash_size) == expected else _DATA_CHANGED
+        return 0 if object_id("blob", target, index.hash_size) == expected else _DATA_CHANGED
     return _TYPE_CHANGED
 
 
 def _read_file(path: bytes) -> bytes:
     with open(path, "rb") as handle:
         return handle.read()
-
-
-def _blob_id(data: bytes, hash_size: int) -> bytes:
-    import hashlib  # not at import time: ~3 ms, and the clean check seldom hashes
-    digest = hashlib.sha1() if hash_size == 20 else hashlib.sha256()
-    digest.update(b"blob %d\0" % len(data))
-    digest.update(data)
-    return digest.digest()
 
 
 # --- submodules --------------------------------------------------------------------
