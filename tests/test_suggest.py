@@ -9,7 +9,7 @@ import pytest
 
 from support import git
 from directive_release import suggest
-from directive_release.config import Settings
+from directive_release.settings import Settings
 from directive_release.git.repo import discover, read_head
 from directive_release.suggest import Suggestion, classify, suggest_part
 

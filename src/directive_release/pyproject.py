@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import version as semver
-from .config import Settings, settings_from_table
+from .settings import Settings, settings_from_table
 from .errors import PyprojectError
 
 FILENAME = "pyproject.toml"

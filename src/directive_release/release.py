@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol, Sequence
 
 from . import pyproject
-from .config import Settings
+from .settings import Settings
 from .errors import DirtyTreeError, Interrupted, RefExistsError, ReleaseError, RepositoryError
 from .git import repo as gitrepo
 from .journal import JournalWriter, check_no_leftover, new_journal

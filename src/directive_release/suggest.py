@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import version as semver
-from .config import Settings
+from .settings import Settings
 from .version import Part
 
 if TYPE_CHECKING:  # pragma: no cover

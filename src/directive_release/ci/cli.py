@@ -24,7 +24,7 @@ from ..redact import redact, register_secrets_from_env
 from . import actions
 from .gate import GateEnvironment, decide
 from .github_api import GitHubClient
-from .index import DEFAULT_INDEX_URL, check_published, dist_files
+from .published import DEFAULT_INDEX_URL, check_published, dist_files
 from .project import read_project
 from .tag import tag_release
 

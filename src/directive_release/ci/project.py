@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import TABLE, Settings, settings_from_table
+from ..settings import TABLE, Settings, settings_from_table
 from ..errors import PyprojectError
 from ..version import InvalidVersion, parse
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import RefExistsError, RepositoryError
 from ..git.repo import Repository, discover
-from .remote import TagRemote
+from .tag_remote import TagRemote
 
 # The identity Actions itself uses for github-actions[bot] commits.
 BOT_NAME = "github-actions[bot]"

@@ -1,6 +1,6 @@
 import pytest
 
-from directive_release.config import Settings, settings_from_table
+from directive_release.settings import Settings, settings_from_table
 from directive_release.errors import ConfigError
 from directive_release.refname import ref_name_problem
 

@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from directive_release import version as version_rules
-from directive_release.hook import _PLAIN_VERSION, check_file, key_lines, main
+from directive_release.check import _PLAIN_VERSION, check_file, key_lines, main
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("directive-release-check")
@@ -332,7 +332,7 @@ def test_success_path_imports_only_the_standard_library(tmp_path: Path) -> None:
     probe = (
         "import sys\n"
         "before = set(sys.modules)\n"
-        "from directive_release.hook import main\n"
+        "from directive_release.check import main\n"
         "assert main(['pyproject.toml']) == 0\n"
         "new = sorted(set(sys.modules) - before)\n"
         "print(' '.join(new))\n"
@@ -340,7 +340,7 @@ def test_success_path_imports_only_the_standard_library(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     loaded = result.stdout.split()
-    assert "directive_release.hook" in loaded
+    assert "directive_release.check" in loaded
     for heavy in ("packaging", "tomlkit", "dulwich", "questionary", "argparse", "directive_release.version"):
         assert heavy not in loaded
     third_party = [
