@@ -292,9 +292,13 @@ def _ask(question):  # -> the answer; None (Ctrl-C, Esc) is an interruption
 
 
 def _check_branch(base: str) -> None:
+    from .errors import ConfigError
     from .settings import settings_from_table
 
-    settings_from_table({"base-branch": base}, source="--base-branch")
+    try:
+        settings_from_table({"base-branch": base}, source="--base-branch")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # --- pyproject.toml: [tool.directive-release] only where it differs from the defaults -----------
@@ -328,7 +332,7 @@ def _settings_change(root: Path, base_branch: str) -> Change | None:
             table = tomlkit.table()
             tool[TABLE.removeprefix("tool.")] = table
         table["base-branch"] = base_branch
-    new = tomlkit.dumps(document)
+    new = tomlkit.dumps(document).rstrip() + "\n"  # no blank line left where a table went
     return Change(path, old, new, f"[{TABLE}] base-branch {'set to ' + base_branch if base_branch != default else 'back to the default'}")
 
 
