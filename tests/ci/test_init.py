@@ -306,3 +306,25 @@ def test_ctrl_c_at_a_prompt_exits_130_and_changes_nothing(tmp_path: Path) -> Non
     assert terminal.finish() == 130
     assert "directive-release: interrupted; nothing was changed" in terminal.seen
     assert snapshot_with_times(project) == before
+
+
+def test_the_readme_shows_what_init_really_prints(tmp_path: Path) -> None:
+    section = (ROOT / "README.md").read_text().split("\n## Publishing\n", 1)[1].split("\n## ", 1)[0]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    shown = "\n".join(line.removeprefix("   ") for line in shown.splitlines())
+    project = make_project(tmp_path / "widget", "git@github.com:acme/widget.git")
+    (project / "pyproject.toml").write_text('[project]\nname = "widget"\nversion = "0.1.0"\n')
+    result = init(project, "--yes")
+    assert result.returncode == 0
+    assert shown.strip() in result.stdout
+    assert "https://github.com/directive-release/directive-release" in section
+    assert "directive-release init --yes" in section and "--token" in section and "--force" in section
+
+
+def test_the_project_names_its_home() -> None:
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    assert urls["Homepage"] == urls["Repository"] == "https://github.com/directive-release/directive-release"
+    assert urls["Issues"] == urls["Repository"] + "/issues"
+    from directive_release.init import HOME
+
+    assert HOME == urls["Repository"]  # the pre-commit hook init adds points there too
