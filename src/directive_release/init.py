@@ -241,7 +241,6 @@ def _choose(args: argparse.Namespace, name: str, settings: Settings, root: Path,
     has_precommit = (root / ".pre-commit-config.yaml").exists()
     add_hook = True
     if interactive:
-        from . import interactive as prompts  # noqa: F401 (questionary loads only here)
         from questionary import confirm, select, text
 
         method = _ask(select(

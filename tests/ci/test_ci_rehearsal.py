@@ -152,6 +152,7 @@ def test_trusted_publishing_variant_rehearsed_twice(tmp_path: Path, github_stub:
     assert second.step("publish", "Upload with attestations").status == "skipped"
 
 
+@pytest.mark.slow
 def test_a_gate_that_says_no_runs_build_only(tmp_path: Path, github_stub: StubServer, pypi_server) -> None:
     project, remote, sha = _project(tmp_path, ["--token", "--index-url", pypi_server.simple_url,
                                                "--repository-url", f"{pypi_server.url}/"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RefExistsError
-from ..git.tags import BOT_EMAIL, BOT_NAME, TagStore, valid_tag_ref  # noqa: F401 (re-exported)
+from ..git.tags import TagStore, valid_tag_ref
 from .tag_remote import TagRemote
 
 

@@ -55,6 +55,8 @@ ACTIONS = {
 }
 BUILD_TOOLS = '"build==1.6.1" "twine==7.0.0"'
 TWINE = '"twine==7.0.0"'
+# The exact version that generated the file. No --hash: pip's hash-checking mode needs the hash
+# of every file of every dependency too, which init cannot know offline (and would go stale).
 INSTALL_TOOL = 'python -m pip install "directive-release==${DIRECTIVE_RELEASE_VERSION}"'
 
 
