@@ -147,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
     _check_repository_root(root)
     remote = origin_repository(root)
     interactive = not args.yes and sys.stdin.isatty() and sys.stdout.isatty()
+    if not args.yes and not interactive:
+        print("no terminal to ask in: taking the defaults and the options given (as --yes)")
     options, add_hook = _choose(args, project.name, project.settings, root, interactive)
 
     plan = Plan(root)

@@ -161,3 +161,23 @@ def test_nothing_to_attach_is_refused(release_project: Path, github_stub: StubSe
     result = _release(release_project, github_stub)
     assert result.returncode == 2 and "no .whl or .tar.gz to attach" in result.stderr
     assert github_stub.requests == []
+
+
+def test_a_release_created_meanwhile_by_another_run_is_judged_not_duplicated(
+        release_project: Path, github_stub: StubServer) -> None:
+    upload = f"{github_stub.url}/uploads/repos/{REPO}/releases/5/assets{{?name,label}}"
+    release = {"id": 5, "tag_name": TAG, "target_commitish": SHA, "html_url": "u", "upload_url": upload,
+               "assets": [{"name": "widget-1.4.0.tar.gz"}, {"name": "widget-1.4.0-py3-none-any.whl"}]}
+    # Absent when looked up, then the create call loses the race (422), then it is there.
+    github_stub.route(f"/repos/{REPO}/releases/tags/{TAG}", StubResponse(404, {"message": "Not Found"}),
+                      StubResponse(200, release))
+    github_stub.route(f"POST /repos/{REPO}/releases",
+                      StubResponse(422, {"message": "Validation Failed", "errors": [{"code": "already_exists"}]}))
+    github_stub.route(f"/repos/{REPO}/commits/{TAG}", StubResponse(200, {"sha": SHA}))
+    result = _release(release_project, github_stub)
+    assert result.returncode == 0, result.stderr
+    assert "exists with every file: nothing to do" in result.stderr
+    github_stub.route(f"/repos/{REPO}/releases/tags/{TAG}", StubResponse(404, {"message": "Not Found"}))
+    refused = _release(release_project, github_stub)
+    assert refused.returncode == 1 and "HTTP 422 (Validation Failed); GitHub refused the release" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1

@@ -328,3 +328,11 @@ def test_the_project_names_its_home() -> None:
     from directive_release.init import HOME
 
     assert HOME == urls["Repository"]  # the pre-commit hook init adds points there too
+
+
+def test_without_a_terminal_it_takes_the_defaults_and_says_so(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "widget", "https://github.com/acme/widget.git")
+    result = init(project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("no terminal to ask in: taking the defaults and the options given (as --yes)\n")
+    assert (project / WORKFLOW).read_text() == (lambda: (init(project, "--yes"), (project / WORKFLOW).read_text())[1])()

@@ -140,7 +140,9 @@ class GitHubClient:
         except urllib.error.HTTPError as exc:
             if exc.code in missing:
                 raise _Missing() from None
-            raise _http_error(where, exc, hints) from None
+            if exc.code not in accept:
+                raise _http_error(where, exc, hints) from None
+            status, raw, link = exc.code, exc.read(), ""  # an error status the caller handles itself
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise RemoteError(redact(f"{where}: cannot connect ({reason}); re-run the job")) from None

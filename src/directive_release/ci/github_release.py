@@ -85,10 +85,19 @@ def publish_release(client: GitHubClient, target: ReleaseTarget, files: list[Pat
                 "draft": False,
                 "prerelease": False,
             },
-            hints={**_HINTS, 422: "GitHub refused the release (a release for this tag may exist already); re-run the job"},
-            accept=(201,),
+            hints=_HINTS,
+            accept=(201, 422),
         )
-        created = True
+        created = status == 201
+        if not created:
+            # 422: most often a release for the tag created meanwhile (another run): judge that one.
+            release = client.get_json(f"{repo_path}/releases/tags/{quoted_tag}", hints=_HINTS, missing=(404,))
+            if release is None:
+                raise RemoteError(
+                    f"GitHub API POST {repo_path}/releases: HTTP 422 (Validation Failed); GitHub refused the"
+                    f" release for {target.tag}: check that the tag name is valid and re-run the job"
+                )
+            _check_same_commit(client, repo_path, quoted_tag, target, release)
     else:
         release = existing
         _check_same_commit(client, repo_path, quoted_tag, target, release)
