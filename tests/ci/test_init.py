@@ -335,4 +335,4 @@ def test_without_a_terminal_it_takes_the_defaults_and_says_so(tmp_path: Path) ->
     result = init(project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("no terminal to ask in: taking the defaults and the options given (as --yes)\n")
-    assert (project / WORKFLOW).read_text() == (lambda: (init(project, "--yes"), (project / WORKFLOW).read_text())[1])()
+    assert init(project, "--yes").stdout.startswith("nothing to change")  # the same as --yes writes
