@@ -161,10 +161,11 @@ def run(args: argparse.Namespace) -> int:
         if not args.force:
             raise ReleaseError(
                 f"{WORKFLOW_PATH} has been edited since init wrote it (or was not written by init);"
-                " left as it is: compare with --dry-run, replace with --force"
+                " left as it is: --dry-run --force shows the difference, --force replaces it"
             )
         change = Change(workflow_path, old_workflow, new_workflow, "replaced (--force)")
-        sys.stdout.write(change.diff(root))
+        if not args.dry_run:  # a dry run shows it below with the other changes
+            sys.stdout.write(change.diff(root))
         plan.changes.append(change)
     else:
         plan.changes.append(Change(workflow_path, old_workflow, new_workflow,

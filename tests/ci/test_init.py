@@ -136,12 +136,16 @@ def test_an_edited_workflow_is_never_overwritten_without_force(tmp_path: Path) -
         assert refused.returncode == 1
         assert refused.stderr.splitlines() == [
             "directive-release: .github/workflows/release.yml has been edited since init wrote it"
-            " (or was not written by init); left as it is: compare with --dry-run, replace with --force"
+            " (or was not written by init); left as it is: --dry-run --force shows the difference,"
+            " --force replaces it"
         ]
         assert snapshot_with_times(project) == before
+    shown = init(project, "--yes", "--dry-run", "--force")
+    assert shown.returncode == 0 and snapshot_with_times(project) == before
+    assert shown.stdout.count("+    timeout-minutes: 15") == 1 and "-    timeout-minutes: 25" in shown.stdout
     forced = init(project, "--yes", "--force")
     assert forced.returncode == 0, forced.stderr
-    assert "-          timeout-minutes: 25".replace("          ", "    ") in forced.stdout  # the diff was shown
+    assert "-    timeout-minutes: 25" in forced.stdout  # the diff was shown
     assert "+    timeout-minutes: 15" in forced.stdout
     assert "release.yml: replaced (--force)" in forced.stdout
     assert "timeout-minutes: 25" not in path.read_text()
