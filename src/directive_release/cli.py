@@ -335,6 +335,10 @@ def _start_directory(args: argparse.Namespace) -> "Path":
 
 def main(argv: "Sequence[str] | None" = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["init"]:  # `directive-release init`: its own parser, imported only when used
+        from .init import main as init_main
+
+        return init_main(arguments[1:])
     if arguments == ["--version"]:  # answered before argparse loads: scripts call it often
         print(f"{PROG} {__version__}")
         return EXIT_OK
