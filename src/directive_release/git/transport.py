@@ -582,20 +582,38 @@ def _locate(repo: Repository, url: str) -> str:
     return url
 
 
+class RemoteRefs(dict):  # dict[str, str]
+    """A remote's refs (name to object id), and the symbolic refs it advertised (``HEAD`` to its branch)."""
+
+    def __init__(self, refs: Mapping[str, str], symrefs: Mapping[str, str] | None = None) -> None:
+        super().__init__(refs)
+        self.symrefs: dict[str, str] = dict(symrefs or {})
+
+    @property
+    def default_branch(self) -> str | None:
+        """The branch the remote's HEAD names (its default branch), if it said."""
+        target = self.symrefs.get("HEAD")
+        return target.removeprefix("refs/heads/") if target and target.startswith("refs/heads/") else None
+
+
 def list_remote_refs(repo: Repository, config: GitConfig, remote: Remote, *, timeout: float = 30.0,
-                     for_push: bool = True, env: Mapping[str, str] | None = None) -> dict[str, str]:
+                     for_push: bool = True, env: Mapping[str, str] | None = None) -> RemoteRefs:
     """``git ls-remote <remote>``: every ref (``^{}`` peeled tags included) to its object id.
 
-    ``for_push`` lists the push URL (where a release would land), else the fetch URL.
+    ``for_push`` lists the push URL (where a release would land), else the fetch URL. The
+    symbolic refs the remote advertised in the same answer (``HEAD``) are kept in ``.symrefs``.
     """
     environ = os.environ if env is None else env
     url = remote.push_url if for_push else remote.fetch_url
     where = _where(remote, url)
 
-    def ls(connection: _Connection) -> dict[str, str]:
+    def ls(connection: _Connection) -> RemoteRefs:
         result = connection.client.get_refs(connection.path.encode("utf-8") if isinstance(
             connection.client, LocalGitClient) else connection.path)
-        return _decode_refs(result.refs)
+        symrefs = getattr(result, "symrefs", None) or {}
+        return RemoteRefs(_decode_refs(result.refs),
+                          {name.decode("utf-8", "replace"): target.decode("utf-8", "replace")
+                           for name, target in symrefs.items()})
 
     return _with_credentials(config, _locate(repo, url), timeout, environ, "listing refs of", where, ls)
 
