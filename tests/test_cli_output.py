@@ -23,6 +23,7 @@ from directive_release.output import colour_enabled
 JSON_KEYS = {
     "old_version", "new_version", "branch", "base_branch", "message", "commit", "remote",
     "remote_url", "pushed", "pull_request_url", "dry_run", "plan",
+    "base_branch_source", "base_status", "unpushed_commits",
 }
 
 
@@ -144,7 +145,7 @@ def _dry_run_in_a_terminal(project: Project, no_color: str | None) -> str:
 
 def test_plan_is_coloured_on_a_terminal_unless_no_color(project: Project) -> None:
     coloured = _dry_run_in_a_terminal(project, None)
-    assert "\x1b[1mRelease 0.4.1 -> 0.4.2:\x1b[0m" in coloured
+    assert "\x1b[1mRelease 0.4.1 \u2192 0.4.2:\x1b[0m" in coloured
     assert "\x1b[" not in _dry_run_in_a_terminal(project, "1")
     assert "\x1b[1mRelease" in _dry_run_in_a_terminal(project, "")
 
@@ -154,7 +155,7 @@ def test_no_colour_when_piped(project: Project, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("TERM", "xterm")
     result = run_cli("patch", "--dry-run", cwd=project.path)
     assert result.returncode == 0, result.stderr
-    assert "Release 0.4.1 -> 0.4.2:" in result.stdout
+    assert "Release 0.4.1 \u2192 0.4.2:" in result.stdout
     assert "\x1b[" not in result.stdout + result.stderr
 
 
@@ -218,6 +219,8 @@ def test_importtime_of_a_dry_run_has_no_prompt_library(project: Project) -> None
 def test_custom_branch_prefix_message_and_base_branch(tmp_path: Path) -> None:
     project = make_project(tmp_path, pyproject=_with_table(
         'branch-prefix = "releases/"\ncommit-message = "Release {version}"\nbase-branch = "develop"\n'))
+    project.git("switch", "-q", "-c", "develop")  # a release starts on its base branch
+    project.git("push", "-q", "origin", "develop")
     result = run_cli("minor", "--yes", cwd=project.path)
     assert result.returncode == 0, result.stderr
     assert project.git("symbolic-ref", "HEAD").strip() == "refs/heads/releases/0.5.0"
@@ -232,6 +235,7 @@ def test_custom_remote_receives_the_push(tmp_path: Path) -> None:
     upstream = tmp_path / "upstream.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(upstream))
     project.git("remote", "add", "upstream", upstream.as_uri())
+    project.git("push", "-q", "upstream", "main")  # the pull request's target must be there
     origin_before = git(project.remote, "for-each-ref")  # type: ignore[arg-type]
     result = run_cli("patch", "--yes", "--json", cwd=project.path)
     assert result.returncode == 0, result.stderr
@@ -241,6 +245,7 @@ def test_custom_remote_receives_the_push(tmp_path: Path) -> None:
     assert git(project.remote, "for-each-ref") == origin_before  # type: ignore[arg-type]
     assert project.git("config", "branch.release/v0.4.2.remote").strip() == "upstream"
     # --remote on the command line wins over the table
+    project.git("switch", "-q", "main")
     override = run_cli("minor", "--dry-run", "--remote", "origin", cwd=project.path)
     assert "to origin (" in override.stdout
 

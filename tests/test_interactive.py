@@ -88,7 +88,7 @@ def test_choose_each_part_with_arrow_keys_and_accept(project: Project, keys: str
     # the list showed every part with the version it leads to, then the plan, then the result
     for line in ("patch  0.4.1 \u2192 0.4.2", "minor  0.4.1 \u2192 0.5.0", "major  0.4.1 \u2192 1.0.0"):
         assert line in output
-    assert f"Release 0.4.1 -> {new}:" in output
+    assert f"Release 0.4.1 \u2192 {new}:" in output
     assert f"Done: release/v{new} holds commit" in output
 
 
@@ -106,7 +106,7 @@ def test_suggestion_preselects_minor_and_enter_declines_by_default(project: Proj
     assert code == 1, output
     assert "Suggestion: 3 commits since v0.4.1: 1 feat, 2 fix \u2192 minor" in output
     assert "minor  0.4.1 \u2192 0.5.0  (suggested)" in output
-    assert "Release 0.4.1 -> 0.5.0:" in output  # the plan of the suggested part
+    assert "Release 0.4.1 \u2192 0.5.0:" in output  # the plan of the suggested part
     assert "not released (you answered no); nothing was changed" in output
     assert_untouched(project, before, output)
 
@@ -138,7 +138,7 @@ def test_cancel_at_each_prompt_exits_130_and_changes_nothing(project: Project, p
     assert code == 130, output
     assert "cancelled; nothing was changed" in output
     if prompt == "choice":
-        assert "Release 0.4.1 ->" not in output  # no plan was made
+        assert "Release 0.4.1 \u2192" not in output  # no plan was made
     assert_untouched(project, before, output)
 
 
@@ -149,7 +149,7 @@ def test_part_without_yes_shows_the_plan_and_asks(project: Project) -> None:
     code, output = terminal.finish()
     assert code == 0, output
     assert "Bump which part?" not in output
-    assert "Release 0.4.1 -> 0.5.0:" in output and "create branch release/v0.5.0" in output
+    assert "Release 0.4.1 \u2192 0.5.0:" in output and "create branch release/v0.5.0" in output
     assert output.index("create branch release/v0.5.0") < output.index("(y/N)")
     assert_released(project, "0.5.0")
 
@@ -161,7 +161,7 @@ def test_dry_run_without_part_asks_the_part_and_nothing_else(project: Project) -
     terminal.press(DOWN + DOWN + ENTER)
     code, output = terminal.finish()
     assert code == 0, output
-    assert "Release 0.4.1 -> 1.0.0:" in output and "(y/N)" not in output
+    assert "Release 0.4.1 \u2192 1.0.0:" in output and "(y/N)" not in output
     assert_untouched(project, before, output)
 
 

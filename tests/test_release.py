@@ -91,7 +91,7 @@ def test_dry_run_changes_no_byte(project: Project) -> None:
     lines = result.stdout.splitlines()
     assert any("create branch release/v0.5.0" in line for line in lines)
     assert any('commit "chore(release): v0.5.0"' in line for line in lines)
-    assert any("push refs/heads/release/v0.5.0 to origin" in line for line in lines)
+    assert any("push release/v0.5.0 to origin" in line for line in lines)
 
 
 def test_dry_run_plan_is_the_plan_that_runs(project: Project) -> None:
@@ -126,8 +126,10 @@ def test_dash_c_and_subdirectory(project: Project, tmp_path: Path) -> None:
 
 def test_second_run_bumps_once_more_from_the_new_branch(project: Project) -> None:
     assert run_cli("patch", "--yes", cwd=project.path).returncode == 0
-    again = run_cli("patch", "--yes", cwd=project.path)
-    # from release/v0.4.2, the next patch is 0.4.3: a new, separate release
+    refused = run_cli("patch", "--yes", cwd=project.path)  # HEAD is on release/v0.4.2, not on main
+    assert refused.returncode == 1 and "not on the base branch main" in refused.stderr
+    again = run_cli("patch", "--yes", "--base-branch", "release/v0.4.2", cwd=project.path)
+    # from release/v0.4.2, named as the base, the next patch is 0.4.3: a new, separate release
     assert again.returncode == 0, again.stderr
     assert project.git("symbolic-ref", "--short", "HEAD").strip() == "release/v0.4.3"
 

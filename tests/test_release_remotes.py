@@ -198,7 +198,8 @@ def test_hooks_path_and_worktree(project: Project, tmp_path: Path) -> None:
     project.git("config", "core.hooksPath", "githooks")
     linked = tmp_path / "linked"
     project.git("worktree", "add", "-q", "-b", "side", str(linked), "main")
-    result = run_cli("patch", "--yes", cwd=linked)
+    project.git("push", "-q", "origin", "side")  # side is a maintenance branch: released as its own base
+    result = run_cli("patch", "--yes", "--base-branch", "side", cwd=linked)
     assert result.returncode == 0, result.stderr
     assert marker.read_text().strip() == str(linked)
     assert git(linked, "symbolic-ref", "--short", "HEAD").strip() == "release/v0.4.2"

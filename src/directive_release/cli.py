@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .version import Part
 
 PROG = "directive-release"
+ARROW = "\N{RIGHTWARDS ARROW}"  # printed as -> where the terminal cannot show it (output.Console)
 
 DESCRIPTION = """\
 Release a Python package: bump [project].version in pyproject.toml (MAJOR.MINOR.PATCH),
@@ -120,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--remote", metavar="NAME",
                         help="remote to check and push to (default: origin, or remote in [tool.directive-release]);"
                              " e.g. `patch --yes --remote upstream`")
+    parser.add_argument("--base-branch", metavar="NAME",
+                        help="the branch to release from, which the pull request then targets (default: base-branch"
+                             " in [tool.directive-release], else the remote's default branch); for a maintenance"
+                             " branch, e.g. `patch --yes --base-branch 1.x`")
     parser.add_argument("--untracked-blocks", action="store_true", default=None,
                         help="refuse to release while untracked, non-ignored files exist;"
                              " e.g. `patch --yes --untracked-blocks`")
@@ -179,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--recover does not write JSON; run it without --json")
         others = [flag for flag, given in (("a part", args.part or args.part_positional), ("--dry-run", args.dry_run),
                                            ("--yes", args.yes), ("--no-push", args.no_push),
-                                           ("--remote", args.remote), ("--untracked-blocks", args.untracked_blocks))
+                                           ("--remote", args.remote), ("--untracked-blocks", args.untracked_blocks),
+                                           ("--base-branch", args.base_branch))
                   if given]
         if others:
             raise UsageError(f"--recover takes no other option but -C (got {', '.join(others)})")
@@ -200,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
     if part is None:
         # Every part-independent check first: a repository that cannot be released
         # fails before the question, not after it.
-        checked = release.check_repository(start, untracked_blocks=args.untracked_blocks)
+        checked = release.check_repository(start, untracked_blocks=args.untracked_blocks,
+                                           base_branch=args.base_branch, remote=args.remote)
         part = _ask_part(checked, console)
         if part is None:
             return _cancelled(console)
@@ -208,12 +215,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no terminal to confirm in: add --yes (directive-release --part {part} --yes)")
 
     options = release.Options(part=part, push=not args.no_push, remote=args.remote,
-                              untracked_blocks=args.untracked_blocks,
+                              untracked_blocks=args.untracked_blocks, base_branch=args.base_branch,
                               clean_check_under_lock_only=args.yes and not args.dry_run and checked is None)
     plan = release.make_plan(start, options, checked)
-    header = f"Release {plan.old_version} -> {plan.new_version}:"
-    if args.dry_run or not args.yes:
+    header = f"Release {plan.old_version} {ARROW} {plan.new_version}:"
+
+    def show_header() -> None:
         console.line(header, "bold")
+        if plan.base is not None:
+            console.line(f"Base branch {plan.base.branch} ({plan.base.source}); {plan.base_status}.")
+
+    if args.dry_run or not args.yes:
+        show_header()
         for line in plan.describe():
             console.line(f"  {line}")
     if args.dry_run:
@@ -236,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.yes:
             return
         if not done:
-            console.line(header, "bold")
+            show_header()
         done.append(description)
         console.line(f"  {len(done)}. {description}")
 
@@ -268,8 +281,8 @@ def _undone(exc: BaseException) -> str:
     if kept:
         return f"undone, except what changed meanwhile: {kept}"
     if report is None or not report.done:
-        return "nothing was changed"
-    return "nothing was changed (every step was undone)"
+        return "nothing was changed"  # it failed before its first change
+    return "nothing was changed (every step was undone)"  # changes were made, and every one taken back
 
 
 class _State:
@@ -294,11 +307,11 @@ def _cancelled(console: Console) -> int:
 
 def _ask_part(checked: "release.Checked", console: Console) -> Part | None:
     """Suggest a part from the history, then let the user choose; None if cancelled."""
-    from .suggest import ARROW, suggest_part
+    from .suggest import suggest_part
 
     project = checked.project
     suggestion = suggest_part(checked.repo, checked.head.commit, project.settings, project.version)
-    console.line(f"Suggestion: {suggestion.reason.replace(ARROW, console.arrow)}", "dim")
+    console.line(f"Suggestion: {suggestion.reason}", "dim")
 
     from . import interactive
 
@@ -315,16 +328,19 @@ def _confirm(plan: Plan) -> bool | None:
 
 
 def _report(plan: Plan, outcome: Outcome, console: Console) -> None:
+    base = plan.base_branch
     console.line(f"Done: {plan.branch} holds commit {outcome.commit_id[:7]} ({plan.message}).", "green")
     if outcome.pushed:
         console.line(f"Pushed to {plan.remote_name} ({plan.remote_display}), tracking {plan.remote_name}/{plan.branch}.")
         if plan.pull_request_url:
-            console.line(f"Next: open the pull request: {plan.pull_request_url}", "bold")
+            console.line(f"Next: open the pull request from {plan.branch} into {base}: {plan.pull_request_url}", "bold")
         else:
-            console.line(f"Next: open a pull request from {plan.branch} into {plan.settings.base_branch}.", "bold")
+            console.line(f"Next: open a pull request from {plan.branch} into {base} on {plan.remote_name}.", "bold")
     else:
         remote = plan.remote_name or plan.settings.remote
-        console.line(f"Not pushed (--no-push). Next: git push -u {remote} {plan.branch}", "bold")
+        console.line(f"Not pushed (--no-push). Next: git push -u {remote} {plan.branch}, then open a pull request"
+                     f" from {plan.branch} into {base}.", "bold")
+    console.line(f"You are on {plan.branch} now; to get back: git switch {base}")
 
 
 def _start_directory(args: argparse.Namespace) -> "Path":

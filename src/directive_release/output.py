@@ -44,6 +44,16 @@ def can_encode(stream: TextIO, text: str) -> bool:
     return True
 
 
+ARROW = "\N{RIGHTWARDS ARROW}"
+
+
+def plain_arrows(stream: TextIO, text: str) -> str:
+    """One arrow style everywhere: → where ``stream`` can show it, -> elsewhere."""
+    if ARROW in text and not can_encode(stream, ARROW):
+        return text.replace(ARROW, "->")
+    return text
+
+
 class Console:
     """The two streams the command writes to, and whether each may be coloured."""
 
@@ -66,10 +76,11 @@ class Console:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
     def line(self, text: str = "", *styles: str) -> None:
-        print(self.paint(text, *styles), file=self.human, flush=True)
+        print(self.paint(plain_arrows(self.human, text), *styles), file=self.human, flush=True)
 
     def error(self, text: str, *styles: str) -> None:
-        print(self.paint(text, *styles, colour=self.errors_colour), file=self.errors, flush=True)
+        print(self.paint(plain_arrows(self.errors, text), *styles, colour=self.errors_colour), file=self.errors,
+              flush=True)
 
     @property
     def arrow(self) -> str:
@@ -80,7 +91,10 @@ class Console:
 def release_summary(plan: Plan, outcome: Outcome | None) -> dict[str, Any]:
     """The ``--json`` object: what was (or, with --dry-run, would be) released.
 
-    Keys are stable: old_version, new_version, branch, base_branch, message,
+    Keys are stable: old_version, new_version, branch, base_branch (and where that name came
+    from: base_branch_source; base_status: the line comparing it with the remote's;
+    unpushed_commits: how many commits the release branch carries that the remote's base
+    branch lacks, null with --no-push), message,
     commit (full id, null on a dry run), remote and remote_url (null with
     --no-push), pushed, pull_request_url (GitHub remotes, else null), dry_run,
     plan (the step lines, as --dry-run prints them).
@@ -91,7 +105,10 @@ def release_summary(plan: Plan, outcome: Outcome | None) -> dict[str, Any]:
         "old_version": plan.old_version,
         "new_version": plan.new_version,
         "branch": plan.branch,
-        "base_branch": plan.settings.base_branch,
+        "base_branch": plan.base_branch,
+        "base_branch_source": plan.base.source if plan.base is not None else None,
+        "base_status": plan.base_status,
+        "unpushed_commits": plan.unpushed,
         "message": plan.message,
         "commit": None if outcome is None else outcome.commit_id,
         "remote": plan.remote_name,

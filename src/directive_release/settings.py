@@ -21,6 +21,8 @@ class Settings(NamedTuple):
     tag_format: str = "v{version}"
     commit_message: str = "chore(release): v{version}"
     untracked_blocks: bool = False
+    # Which keys pyproject.toml set (the others are defaults): an unset base-branch is found, not assumed.
+    configured: frozenset[str] = frozenset()
 
     def branch_for(self, version: str) -> str:
         return f"{self.branch_prefix}{version}"
@@ -32,7 +34,7 @@ class Settings(NamedTuple):
         return self.commit_message.format(version=version)
 
 
-_KEYS = {name.replace("_", "-"): name for name in Settings._fields}
+_KEYS = {name.replace("_", "-"): name for name in Settings._fields if name != "configured"}
 _TEMPLATES = ("tag-format", "commit-message")
 
 
@@ -68,7 +70,7 @@ def settings_from_table(table: Mapping[str, Any] | None, *, source: str = "pypro
         if key in _NAMES:
             _check_name(source, key, value, _NAMES[key])
         values[name] = value
-    return Settings(**values)
+    return Settings(**values, configured=frozenset(values))
 
 
 # Names git must accept as they are: a remote's name (never a URL or a path: a committed

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..version import bump
 from .apply import FAULT_VARIABLE, RollbackFailed, apply
@@ -21,6 +22,10 @@ from .journal import check_no_leftover, recover
 from .plan import Options, Outcome, Plan
 from .preflight import Checked, check_absent_locally, check_ref_names, check_repository
 from .pushing import REMOTE_TIMEOUT, check_absent_on_remote
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..git.config import GitConfig
+    from ..git.remote import Remote
 
 __all__ = ["FAULT_VARIABLE", "REMOTE_TIMEOUT", "Checked", "Options", "Outcome", "Plan", "RollbackFailed",
            "apply", "check_repository", "make_plan", "recover"]
@@ -44,14 +49,26 @@ def make_plan(start: Path, options: Options, checked: Checked | None = None) -> 
         check_no_leftover(repo)  # it may be the branch of a release still running here: say that
         raise
 
+    from .base import check_on_base, compare_with_remote, local_base, resolve_base
+
     remote = None
     pull_request_url = None
+    remote_name = options.remote or settings.remote
     if options.push:
-        from ..git.remote import github_pull_request_url, resolve_remote
+        from ..git.remote import github_pull_request_url
 
-        remote = resolve_remote(checked.git_config, options.remote or settings.remote)
-        check_absent_on_remote(repo, checked.git_config, remote, branch, tag)
-        pull_request_url = github_pull_request_url(remote, branch, settings.base_branch)
+        remote = _resolve_remote(checked.git_config, remote_name)
+        remote_refs = check_absent_on_remote(repo, checked.git_config, remote, branch, tag)
+        base = resolve_base(repo, settings, checked.git_config, remote.name, options.base_branch,
+                            getattr(remote_refs, "default_branch", None))
+        check_on_base(checked.head, base)
+        unpushed, base_status = compare_with_remote(repo, checked.head, base, remote.name, remote_refs)
+        pull_request_url = github_pull_request_url(remote, branch, base.branch)
+    else:
+        base = local_base(repo, settings, checked.git_config, remote_name, options.base_branch)
+        check_on_base(checked.head, base)
+        unpushed = None
+        base_status = f"not compared with {remote_name}/{base.branch} (--no-push)"
 
     plan = Plan(
         repo=repo,
@@ -67,9 +84,29 @@ def make_plan(start: Path, options: Options, checked: Checked | None = None) -> 
         git_config=checked.git_config,
         clean_checked=not options.clean_check_under_lock_only,
         pull_request_url=pull_request_url,
+        base=base,
+        base_status=base_status,
+        unpushed=unpushed,
     )
     from .steps import build_steps
 
     return plan._replace(steps=build_steps(plan, git_config=checked.git_config, author=checked.author,
                                            committer=checked.committer, signer=checked.signer,
                                            timeout=REMOTE_TIMEOUT))
+
+
+def _resolve_remote(git_config: "GitConfig", name: str) -> "Remote":
+    """The remote to push to; a missing one names both ways on: add it, or release without pushing."""
+    from ..errors import RemoteError
+    from ..git.remote import resolve_remote
+
+    try:
+        return resolve_remote(git_config, name)
+    except RemoteError as exc:
+        if not str(exc).startswith("no remote named"):
+            raise
+        from ..redact import redact
+
+        shown = redact(name)
+        raise RemoteError(f"no remote named '{shown}' (remote.{shown}.url is not set); add it with"
+                          f" git remote add {shown} <url>, or release without pushing: --no-push") from None

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..git.repo import HeadState, Repository
     from ..pyproject import Pyproject
     from ..settings import Settings
+    from .base import Base
 
 
 class Options(NamedTuple):
@@ -25,6 +26,7 @@ class Options(NamedTuple):
     push: bool = True
     remote: str | None = None
     untracked_blocks: bool | None = None
+    base_branch: str | None = None  # --base-branch: release from (and target) this branch
     # With --yes nothing waits between the checks and the first change: the clean check then
     # runs once, under the index lock (as git commit does), instead of before it and again under it.
     clean_check_under_lock_only: bool = False
@@ -55,7 +57,15 @@ class Plan(NamedTuple):
     # False: the clean check runs under the index lock, in the first step.
     clean_checked: bool = True
     pull_request_url: str | None = None
+    base: "Base | None" = None
+    # One line: HEAD's branch against the remote's base branch (or why they were not compared).
+    base_status: str | None = None
+    unpushed: int | None = None  # commits on HEAD's branch not on the remote's base branch
     steps: tuple[Step, ...] = ()
+
+    @property
+    def base_branch(self) -> str:
+        return self.base.branch if self.base is not None else self.settings.base_branch
 
     @property
     def branch_ref(self) -> str:

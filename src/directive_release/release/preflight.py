@@ -36,7 +36,8 @@ class Checked(NamedTuple):
     signer: Callable[[bytes], bytes] | None
 
 
-def check_repository(start: Path, *, untracked_blocks: bool | None = None, clean: bool = True) -> Checked:
+def check_repository(start: Path, *, untracked_blocks: bool | None = None, clean: bool = True,
+                     base_branch: str | None = None, remote: str | None = None) -> Checked:
     """Every check that does not depend on the part; raise the first failure; change nothing."""
     overrides = gitrepo.env_git_dir_overrides()
     if overrides:
@@ -46,7 +47,7 @@ def check_repository(start: Path, *, untracked_blocks: bool | None = None, clean
                               " finds the repository from the current directory (use -C PATH)")
     repo = gitrepo.discover(start)
     try:
-        return _check_repository(repo, untracked_blocks, clean)
+        return _check_repository(repo, untracked_blocks, clean, base_branch, remote)
     except ReleaseError:
         # A release that started meanwhile explains a modified pyproject.toml or a held lock:
         # say that, rather than "commit or stash" the other release's change.
@@ -54,10 +55,11 @@ def check_repository(start: Path, *, untracked_blocks: bool | None = None, clean
         raise
 
 
-def _check_repository(repo: gitrepo.Repository, untracked_blocks: bool | None, clean: bool) -> Checked:
+def _check_repository(repo: gitrepo.Repository, untracked_blocks: bool | None, clean: bool,
+                      base_branch: str | None, remote: str | None) -> Checked:
     check_no_leftover(repo)
     gitrepo.check_no_operation_in_progress(repo)
-    head = gitrepo.read_head(repo)
+    head = _read_head(repo, base_branch, remote)
     project = pyproject.read(repo.worktree, display_root=repo.worktree)
     settings = project.settings
     _check_pyproject_tracked(repo)
@@ -74,6 +76,32 @@ def _check_repository(repo: gitrepo.Repository, untracked_blocks: bool | None, c
     author, committer = resolve_identities(git_config)
     signer = commit_signer(repo, git_config)
     return Checked(repo, head, project, settings, git_config, author, committer, signer)
+
+
+def _read_head(repo: gitrepo.Repository, base_branch: str | None, remote: str | None) -> gitrepo.HeadState:
+    """HEAD on a branch with commits; a detached HEAD is told which branch to switch to (the base branch)."""
+    from ..git.refs import read_symbolic_head
+
+    if (repo.gitdir / "HEAD").exists() and read_symbolic_head(repo) is None:
+        base = _base_without_remote(repo, base_branch, remote)
+        raise RepositoryError(f"HEAD is detached; check out the branch to release from (git switch {base})")
+    return gitrepo.read_head(repo)
+
+
+def _base_without_remote(repo: gitrepo.Repository, option: str | None, remote: str | None) -> str:
+    """The base branch as far as it is known here, for advice only (a broken pyproject.toml is reported later)."""
+    from ..git.config import load_config
+    from .base import local_base
+
+    try:
+        settings = pyproject.read(repo.worktree, display_root=repo.worktree).settings
+    except (ReleaseError, OSError):
+        settings = Settings()
+    try:
+        config = load_config(repo)
+    except (ReleaseError, OSError):
+        config = None
+    return local_base(repo, settings, config, remote or settings.remote, option).branch
 
 
 def check_ref_names(branch: str, tag: str) -> None:

@@ -65,7 +65,7 @@ class LockIndex:
         self.plan = plan
 
     def describe(self) -> str:
-        return "lock the index (.git/index.lock) and check HEAD, pyproject.toml and the working tree under it"
+        return "check the working tree is clean (under git's index lock)"
 
     def apply(self, run: Run) -> None:
         from .preflight import check_unchanged_since_planning
@@ -122,7 +122,8 @@ class WriteVersion:
     def describe(self) -> str:
         project = self.plan.project
         return (f"write version {self.plan.new_version} in pyproject.toml"
-                f" (line {project.version_line}: {self.plan.old_version} -> {self.plan.new_version}; nothing else changes)")
+                f" (line {project.version_line}: {self.plan.old_version} \N{RIGHTWARDS ARROW} {self.plan.new_version};"
+                " nothing else changes)")
 
     def apply(self, run: Run) -> None:
         project = self.plan.project
@@ -285,7 +286,7 @@ class Push:
         self.timeout = timeout
 
     def describe(self) -> str:
-        return f"push refs/heads/{self.plan.branch} to {self.remote.name} ({self.remote.display_url()}); never forced"
+        return f"push {self.plan.branch} to {self.remote.name} ({self.remote.display_url()}), never forced"
 
     def apply(self, run: Run) -> None:
         from ..git.transport import NothingSent, RefUpdate, push
