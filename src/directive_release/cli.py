@@ -192,6 +192,13 @@ def run(args: argparse.Namespace) -> int:
         _STATE.phase = "recovering"
         return _recover(args)
 
+    if args.base_branch is not None:
+        from .refname import ref_name_problem
+
+        problem = "starts with '-'" if args.base_branch.startswith("-") else ref_name_problem(
+            f"refs/heads/{args.base_branch}")
+        if problem is not None:
+            raise UsageError(f"--base-branch {args.base_branch!r} is not a valid branch name ({problem})")
     # Under --json, stdout carries the JSON object only: every human line goes to stderr.
     console = Console.create(json_mode=args.json)
     part = _part_from(args)
