@@ -153,7 +153,7 @@ def test_help_explains_every_option_with_examples() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
     for word in ("--part", "--yes", "--dry-run", "--no-push", "--remote", "-C", "--untracked-blocks",
-                 "examples:", "exit codes:", "130"):
+                 "--base-branch", "Examples:", "Exit codes:", "130"):
         assert word in result.stdout
     version = run_cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("directive-release ")

@@ -457,15 +457,24 @@ def _parse_arguments(arguments: list[str]) -> list[str]:
 def _argument_parser() -> argparse.ArgumentParser:
     import argparse
 
+    from .helptext import HelpFormatter
+
     parser = argparse.ArgumentParser(
         prog="directive-release-check",
+        formatter_class=HelpFormatter,
         description=(
             "Check that each pyproject.toml has a static [project].version of the form "
             "MAJOR.MINOR.PATCH (ASCII digits, no leading zeros, no prefix, no pre-release "
             "or build suffix), the only form the directive-release flow and PyPI both accept. "
             "Prints one 'path:line: message' line per problem."
         ),
-        epilog="exit status: 0 every file is valid, 1 a file has a problem, 2 usage error",
+        epilog=(
+            "Exit status: 0 every file is valid, 1 a file has a problem, 2 usage error.\n\n"
+            "Examples:\n"
+            "  directive-release-check                   check ./pyproject.toml\n"
+            "  directive-release-check */pyproject.toml  check every package of a monorepo\n"
+            "  pre-commit run check-version --all-files  the same check as a pre-commit hook\n"
+        ),
     )
     parser.add_argument(
         "files",

@@ -31,80 +31,64 @@ PROG = "directive-release"
 ARROW = "\N{RIGHTWARDS ARROW}"  # printed as -> where the terminal cannot show it (output.Console)
 
 DESCRIPTION = """\
-Release a Python package: bump [project].version in pyproject.toml (MAJOR.MINOR.PATCH),
-create branch release/vX.Y.Z from the current branch, commit "chore(release): vX.Y.Z"
-there (pyproject.toml only) and push it, ready for a pull request into main.
+Release a Python package: bump [project].version in pyproject.toml (MAJOR.MINOR.PATCH), create
+branch release/vX.Y.Z from the base branch, commit "chore(release): vX.Y.Z" there (pyproject.toml
+only) and push it, ready for a pull request into the base branch.
 
-Every check runs before anything changes: a static, valid version; HEAD on a branch with
-no merge/rebase in progress; a clean tracked working tree; branch and tag absent locally
-and on the remote; a committer identity. If any later step fails or is interrupted, the
-steps already done are undone in reverse: the repository is left exactly as it was.
+The base branch is --base-branch, else base-branch in [tool.directive-release], else the remote's
+default branch (its HEAD), else refs/remotes/origin/HEAD, else init.defaultBranch, else main.
+
+Every check runs before anything changes: a static, valid version; HEAD on the base branch, not
+behind the remote's (ahead is fine: the plan counts the unpushed commits); no merge or rebase in
+progress; a clean tracked working tree; branch and tag absent locally and on the remote; a
+committer identity. If a later step fails or is interrupted, the steps already done are undone in
+reverse: the repository is left exactly as it was.
 """
 
 EPILOG = """\
-examples:
-  directive-release                       choose the bump interactively (in a terminal)
-  directive-release patch --yes           0.4.1 -> 0.4.2, no questions asked (CI, scripts)
-  directive-release --part minor --dry-run
-                                          show the exact plan, change nothing
-  directive-release major --yes --no-push commit on release/v1.0.0 locally, push later
-  directive-release -C ../other patch     release the project in another directory
-  directive-release minor --yes --json    print one JSON object (versions, branch, commit, PR URL)
-
-exit codes:
+Exit codes:
   0    released (or, with --dry-run, every check passed)
-  1    refused or failed, with one line saying why; nothing was changed. Also when you
-       answer No at the confirmation ("not released"). Causes of a refusal:
-       invalid/missing version or pyproject.toml, bad [tool.directive-release] setting,
-       not a repository / bare / detached or unborn HEAD / merge or rebase in progress,
-       uncommitted changes, release branch or tag already exists (locally or remotely),
-       a git lock file held by another process, no committer identity, a hook rejected
-       the commit, signing failed, remote missing/unreachable/timed out/rejected the push
-  2    usage error (bad arguments; no part or no --yes without a terminal;
-       --json without a part and --yes or --dry-run)
-  130  interrupted (Ctrl-C or SIGTERM; Ctrl-C or Esc at a prompt); everything done so
-       far was undone
+  1    refused or failed, with one line saying why; nothing was changed. Also when you answer No at the confirmation ("not released").
+  2    usage error: bad arguments; no part or no --yes without a terminal; --json without a part and --yes or --dry-run
+  130  interrupted (Ctrl-C or SIGTERM; Ctrl-C or Esc at a prompt); everything done so far was undone
+
+A refusal names its cause: an invalid or missing version or pyproject.toml, a bad
+[tool.directive-release] setting, not a repository, a bare one, a detached or unborn HEAD, HEAD on
+another branch than the base branch, the base branch behind or diverged from the remote's, a
+merge or rebase in progress, uncommitted changes, a release branch or tag that exists (locally or
+on the remote), a git lock held by another process, no committer identity, a hook or signing that
+failed, a remote missing, unreachable or rejecting the push.
 
 In a terminal with no part, the three choices are listed with the versions they lead to,
-preselected on the part the Conventional Commits since the last release call for; then
-the plan and one confirmation (default No). With --json, stdout holds exactly one JSON
-object on success and nothing on failure; every message goes to stderr. NO_COLOR (any
-non-empty value) or output that is not a terminal turns colour off.
+preselected on the part the Conventional Commits since the last release call for; then the plan
+and one confirmation (default No). With --json, stdout holds exactly one JSON object on success
+and nothing on failure; every message goes to stderr. Colour is used on a terminal only, never
+with NO_COLOR set or TERM=dumb; FORCE_COLOR forces it.
 
-A release that is killed outright (SIGKILL, power cut) cannot undo itself: it leaves a
-journal in .git/directive-release/, the next run refuses and says so, and
-`directive-release --recover` puts the repository back exactly as it was.
+Untracked files do not block a release unless --untracked-blocks (or untracked-blocks = true in
+[tool.directive-release]) is given.
 
-Untracked files do not block a release unless --untracked-blocks (or
-untracked-blocks = true in [tool.directive-release]) is given.
+A release killed outright (SIGKILL, a power cut) cannot undo itself: it leaves a journal in
+.git/directive-release/, the next run refuses and says so, and `directive-release --recover` puts
+the repository back exactly as it was.
+
+Examples:
+  directive-release                          first release: choose the part, read the plan, confirm
+  directive-release patch --yes              in CI or a script: no questions (0.4.1 -> 0.4.2)
+  directive-release minor --dry-run          show the exact plan; change nothing
+  directive-release patch --base-branch 1.x  a maintenance release from branch 1.x
+  directive-release --recover                after a release was killed: put the repository back
 """
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """argparse's, with the width read here: its default imports shutil (and bz2, lzma) for it."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=max(_terminal_columns() - 2, 20))
-
-
-def _terminal_columns() -> int:
-    """What shutil.get_terminal_size() answers: $COLUMNS, else the terminal, else 80."""
-    try:
-        return int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        pass
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns
-    except (AttributeError, ValueError, OSError):
-        return 80
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from .helptext import HelpFormatter
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("part_positional", nargs="?", metavar="{major,minor,patch}",
                         help="which part to bump (same as --part); e.g. `directive-release patch`")

@@ -51,9 +51,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> _Parser:
+    from .helptext import HelpFormatter
+
     parser = _Parser(
         prog=PROG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         description=textwrap.dedent(
             """\
             Set this project up to publish to PyPI from GitHub Actions when a
@@ -70,11 +72,12 @@ def _parser() -> _Parser:
         ),
         epilog=textwrap.dedent(
             """\
-            examples:
-              directive-release init                 ask, then write the workflow
-              directive-release init --yes           take every default (Trusted Publishing, main, pypi)
-              directive-release init --dry-run       show the files it would write, change nothing
-              directive-release init --token --yes   API-token variant (PYPI_API_TOKEN environment secret)
+            Examples:
+              directive-release init                first release setup: ask, then write the workflow
+              directive-release init --yes          in CI or a script: every default (Trusted Publishing, main, pypi)
+              directive-release init --dry-run      show the files it would write; change nothing
+              directive-release init --force        replace a workflow you edited (after showing the difference)
+              directive-release init --token --yes  API-token variant (PYPI_API_TOKEN environment secret)
               directive-release init --base-branch develop --environment release --yes
             """
         ),

@@ -58,10 +58,31 @@ def confirm(message: str) -> bool | None:
 
 def _ask(question: Question) -> Any:
     _cancel_on_escape(question)
+    _follow_colour_rule(question)
     try:
         return question.unsafe_ask()
     except (KeyboardInterrupt, EOFError):
         return None
+
+
+def _follow_colour_rule(question: Question) -> None:
+    """No colour, no emphasis (the highlighted choice's reverse video, the bold question) where
+    :func:`directive_release.output.colour_enabled` says so: NO_COLOR, TERM=dumb. The pointer
+    (») still marks the choice."""
+    import sys
+
+    from .output import colour_enabled
+
+    if colour_enabled(sys.stdout):
+        return
+    from prompt_toolkit.styles import StyleTransformation
+    from prompt_toolkit.styles.base import DEFAULT_ATTRS
+
+    class _Plain(StyleTransformation):
+        def transform_attrs(self, attrs: Any) -> Any:
+            return DEFAULT_ATTRS
+
+    question.application.style_transformation = _Plain()
 
 
 def _cancel_on_escape(question: Question) -> None:

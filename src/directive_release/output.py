@@ -3,9 +3,12 @@
 Human text goes to stdout, except under ``--json``: then stdout carries
 exactly one JSON object (on success only) and every human line goes to
 stderr, so ``directive-release patch --yes --json | jq`` always parses.
-Colour is used only on a terminal and never when ``NO_COLOR`` is set to any
-non-empty value (https://no-color.org) or ``TERM=dumb``. Standard library
-only: this module is on the fast, non-interactive path.
+Colour and emphasis (bold, dim, the picker's reverse video) follow one rule,
+:func:`colour_enabled`, in every command: never when ``NO_COLOR`` is set to
+any non-empty value (https://no-color.org); always when ``FORCE_COLOR`` is
+(https://force-color.org); never with ``TERM=dumb``; else only on a terminal.
+On a terminal, lines are wrapped to its width between words, never inside
+one. Standard library only: this module is on the fast, non-interactive path.
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", 
 
 
 def colour_enabled(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
-    """Colour only on a terminal, and not when NO_COLOR is non-empty or TERM=dumb."""
+    """NO_COLOR (non-empty) wins, then FORCE_COLOR (non-empty), then TERM=dumb; else: is it a terminal?"""
     env = os.environ if environ is None else environ
-    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    if env.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     try:
@@ -47,6 +54,27 @@ def can_encode(stream: TextIO, text: str) -> bool:
 ARROW = "\N{RIGHTWARDS ARROW}"
 
 
+def terminal_width(stream: TextIO) -> int | None:
+    """The columns of the terminal ``stream`` writes to, or None when it is no terminal."""
+    try:
+        if not stream.isatty():
+            return None
+        return os.get_terminal_size(stream.fileno()).columns or None
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """A long line on a terminal, wrapped between words (a plan step's lines hang under its text)."""
+    import re
+
+    from .helptext import wrap
+
+    match = re.match(r"^( *(?:\d+\. )?)", text)
+    hang = " " * len(match.group(1)) if match else ""
+    return wrap(text[len(hang):], width, text[:len(hang)], hang)
+
+
 def plain_arrows(stream: TextIO, text: str) -> str:
     """One arrow style everywhere: → where ``stream`` can show it, -> elsewhere."""
     if ARROW in text and not can_encode(stream, ARROW):
@@ -62,6 +90,7 @@ class Console:
         self.errors = errors  # one-line failures and cancellations: always stderr
         self.colour = colour
         self.errors_colour = errors_colour
+        self.width = terminal_width(human)  # None: not a terminal, lines are never wrapped
 
     @classmethod
     def create(cls, *, json_mode: bool) -> Console:
@@ -76,7 +105,10 @@ class Console:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
     def line(self, text: str = "", *styles: str) -> None:
-        print(self.paint(plain_arrows(self.human, text), *styles), file=self.human, flush=True)
+        text = plain_arrows(self.human, text)
+        if self.width is not None and len(text) >= self.width:
+            text = "\n".join(_wrapped(text, self.width - 1))
+        print(self.paint(text, *styles), file=self.human, flush=True)
 
     def error(self, text: str, *styles: str) -> None:
         print(self.paint(plain_arrows(self.errors, text), *styles, colour=self.errors_colour), file=self.errors,

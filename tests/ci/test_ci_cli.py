@@ -13,7 +13,7 @@ def test_each_command_explains_itself_with_an_example(command: str) -> None:
     result = run_ci(command, "--help")
     assert result.returncode == 0
     assert f"usage: directive-release-ci {command}" in result.stdout
-    assert "example" in result.stdout and f"directive-release-ci {command}" in result.stdout.split("example", 1)[1]
+    assert "Example" in result.stdout and f"directive-release-ci {command}" in result.stdout.split("Example", 1)[1]
 
 
 def test_top_level_help_lists_the_commands() -> None:

@@ -242,7 +242,7 @@ def test_a_subdirectory_of_a_repository_is_refused(tmp_path: Path) -> None:
 
 def test_help_shows_examples_and_the_main_command_stays_light() -> None:
     result = subprocess.run([tool("directive-release"), "init", "--help"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and "examples:" in result.stdout and "directive-release init --yes" in result.stdout
+    assert result.returncode == 0 and "Examples:" in result.stdout and "directive-release init --yes" in result.stdout
     probe = subprocess.run(
         [sys.executable, "-c", "import sys, directive_release.cli as c; c.main(['--version']);"
          " print(sorted(m for m in sys.modules if m.startswith(('directive_release.init', 'directive_release.ci',"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ..errors import EXIT_FAILED, ReleaseError, UsageError
+from ..helptext import HelpFormatter
 from ..redact import redact, register_secrets_from_env
 from . import actions
 from .gate import GateEnvironment, decide
@@ -42,17 +43,22 @@ def _parser() -> _Parser:
     parser = _Parser(
         prog=PROG,
         description="Helpers for the GitHub Actions release workflow of directive-release.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog=textwrap.dedent(
             """\
-            commands:
-              gate       is this push the merge of a release/vX.Y.Z pull request?
-              published  is this version (and which built file) already on the index?
-              tag        create and push the annotated tag vX.Y.Z on the merge commit
-              github-release
-                         the GitHub Release for the tag: generated notes, the dists attached
+            Commands:
+              gate            is this push the merge of a release/vX.Y.Z pull request?
+              published       is this version (and which built file) already on the index?
+              tag             create and push the annotated tag vX.Y.Z on the merge commit
+              github-release  the GitHub Release for the tag: generated notes, the dists attached
 
             Run '%(prog)s COMMAND --help' for details and an example.
+
+            Examples:
+              directive-release-ci gate --base-branch main     in the gate job: does this push release?
+              directive-release-ci published --dist dist       which built files are not on the index yet
+              directive-release-ci tag --version 1.4.0         tag the merge commit v1.4.0, push the tag
+              directive-release-ci github-release --dist dist  the GitHub Release, the files attached
             """
         ),
     )
@@ -63,7 +69,7 @@ def _parser() -> _Parser:
     gate = commands.add_parser(
         "gate",
         help="decide whether this push releases",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         description=textwrap.dedent(
             """\
             Decide whether the pushed commit is the merge of a release pull request.
@@ -79,14 +85,14 @@ def _parser() -> _Parser:
             (exit 1): it never guesses either way.
             """
         ),
-        epilog="example (in a workflow step with GITHUB_TOKEN in env):\n  directive-release-ci gate --base-branch main",
+        epilog="Example (in a workflow step with GITHUB_TOKEN in env):\n  directive-release-ci gate --base-branch main",
     )
     gate.add_argument("--base-branch", help="branch releases merge into (default: base-branch of [tool.directive-release], else main)")
 
     published = commands.add_parser(
         "published",
         help="is this version already on the index?",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         description=textwrap.dedent(
             """\
             Ask the index's simple API whether pyproject.toml's name/version is there,
@@ -98,7 +104,7 @@ def _parser() -> _Parser:
             """
         ),
         epilog=(
-            "example:\n  directive-release-ci published --dist dist\n"
+            "Examples:\n  directive-release-ci published --dist dist\n"
             "  directive-release-ci published --index-url http://127.0.0.1:8080/simple/ --dist dist"
         ),
     )
@@ -108,7 +114,7 @@ def _parser() -> _Parser:
     tag = commands.add_parser(
         "tag",
         help="create and push the release tag",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         description=textwrap.dedent(
             """\
             Create the annotated tag (tag-format of [tool.directive-release], default
@@ -119,7 +125,7 @@ def _parser() -> _Parser:
             GITHUB_TOKEN (as x-access-token), never printed.
             """
         ),
-        epilog="example (after a successful publish, with GITHUB_TOKEN in env):\n  directive-release-ci tag --version 1.4.0",
+        epilog="Example (after a successful publish, with GITHUB_TOKEN in env):\n  directive-release-ci tag --version 1.4.0",
     )
     tag.add_argument("--version", help="version to tag; must equal pyproject.toml's (default: pyproject.toml's)")
     tag.add_argument("--commit", help="commit to tag (default: $GITHUB_SHA, else HEAD)")
@@ -128,7 +134,7 @@ def _parser() -> _Parser:
     release = commands.add_parser(
         "github-release",
         help="create the GitHub Release for the tag, with the dists attached",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         description=textwrap.dedent(
             """\
             Create the GitHub Release for the release tag (tag-format of
@@ -143,7 +149,7 @@ def _parser() -> _Parser:
             Writes release-url=, release-id=, created=true|false to GITHUB_OUTPUT.
             """
         ),
-        epilog="example (after the tag job, with GITHUB_TOKEN in env):\n  directive-release-ci github-release --dist dist",
+        epilog="Example (after the tag job, with GITHUB_TOKEN in env):\n  directive-release-ci github-release --dist dist",
     )
     release.add_argument("--version", help="released version; must equal pyproject.toml's (default: pyproject.toml's)")
     release.add_argument("--dist", type=Path, default=Path("dist"), help="directory of built files to attach (default: dist)")
