@@ -105,7 +105,7 @@ def _parser() -> _Parser:
         ),
         epilog=(
             "Examples:\n  directive-release-ci published --dist dist\n"
-            "  directive-release-ci published --index-url http://127.0.0.1:8080/simple/ --dist dist"
+            "  directive-release-ci published --index-url https://test.pypi.org/simple/"
         ),
     )
     published.add_argument("--index-url", default=DEFAULT_INDEX_URL, help=f"simple index URL (default: {DEFAULT_INDEX_URL})")
