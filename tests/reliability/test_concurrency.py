@@ -225,6 +225,8 @@ def test_repository_changes_between_checks_and_apply(plain_template: Copyable, t
     # With --yes the clean check itself runs under the index lock: a staged file is then
     # reported as the uncommitted change it is, rather than as a change since the checks.
     assert "changed since the checks" in line or "uncommitted changes (staged.txt)" in line, line
+    # refused before its first change: it says so, and claims no undo it never needed
+    assert line.endswith("nothing was changed") and "undone" not in line, line
     assert fsck_errors(project.path) == ""
     assert not lock_files(project)
     assert not (project.path / ".git" / "directive-release").exists()
