@@ -186,3 +186,19 @@ def test_unreleasable_repository_refused_before_the_question(project: Project) -
     assert "uncommitted changes (README.md)" in output
     assert "Bump which part?" not in output
     assert project.snapshot() == before
+
+
+def test_release_off_the_base_branch_refused_before_the_question(project: Project) -> None:
+    project.git("switch", "-q", "-c", "feature/x")
+    before = project.snapshot()
+    for args in (("--base-branch", "main"), ()):
+        terminal = Terminal(project, *args)
+        if not args:  # the base comes from the remote: known once the part is chosen, before any change
+            terminal.wait_for_choice()
+            terminal.press(ENTER)
+        status, output = terminal.finish()
+        assert status == 1, output
+        assert "HEAD is on feature/x, not on the base branch main" in output
+        assert ("Bump which part?" in output) is (not args)
+        assert "(y/N)" not in output
+        assert_untouched(project, before, output)

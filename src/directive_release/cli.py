@@ -199,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         # fails before the question, not after it.
         checked = release.check_repository(start, untracked_blocks=args.untracked_blocks,
                                            base_branch=args.base_branch, remote=args.remote)
+        release.check_given_base(checked, args.base_branch)
         part = _ask_part(checked, console)
         if part is None:
             return _cancelled(console)

@@ -28,7 +28,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..git.remote import Remote
 
 __all__ = ["FAULT_VARIABLE", "REMOTE_TIMEOUT", "Checked", "Options", "Outcome", "Plan", "RollbackFailed",
-           "apply", "check_repository", "make_plan", "recover"]
+           "apply", "check_given_base", "check_repository", "make_plan", "recover"]
+
+
+def check_given_base(checked: Checked, option: str | None) -> None:
+    """Before the interactive question: refuse a HEAD off a base branch the user named (option or
+    pyproject.toml). A base found from the remote is checked in :func:`make_plan`, after the look-up."""
+    from .base import check_on_base, given_base
+
+    base = given_base(checked.settings, option)
+    if base is not None:
+        check_on_base(checked.head, base)
 
 
 def make_plan(start: Path, options: Options, checked: Checked | None = None) -> Plan:
