@@ -232,7 +232,7 @@ def test_init_default_branch_then_main(tmp_path: Path) -> None:
     assert "Base branch trunk (init.defaultBranch)" in result.stdout
     project.git("config", "init.defaultBranch", "")
     line = _refused(project, "patch", "--dry-run", "--no-push")
-    assert "HEAD is on trunk, not on the base branch main (the default;" in line
+    assert "HEAD is on trunk, not on the base branch main (the default: neither refs/remotes/origin/HEAD" in line
 
 
 def test_missing_remote_names_no_push(tmp_path: Path) -> None:

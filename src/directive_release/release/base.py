@@ -61,7 +61,7 @@ def local_base(repo: "Repository", settings: "Settings", git_config: "GitConfig 
     configured = git_config.get("init.defaultBranch") if git_config is not None else None
     if configured:
         return Base(configured, "init.defaultBranch")
-    return Base(DEFAULT, "the default; no remote HEAD, refs/remotes/" + remote + "/HEAD or init.defaultBranch says otherwise")
+    return Base(DEFAULT, f"the default: neither refs/remotes/{remote}/HEAD nor init.defaultBranch names one")
 
 
 def resolve_base(repo: "Repository", settings: "Settings", git_config: "GitConfig", remote: str,
