@@ -20,6 +20,12 @@ environment under ``git commit``):
   git; a hook calling ``git`` finds its own).
 - Failure: a non-zero exit, a death by signal or an exec failure (missing
   interpreter, a directory) raise :class:`HookError`.
+
+No dulwich: ``dulwich.hooks`` ignores ``core.hooksPath``, looks in a linked
+worktree's own ``.git/worktrees/<name>/hooks``, raises on a non-executable hook,
+runs commit-msg in ``.git`` on a temporary file instead of ``COMMIT_EDITMSG`` and
+sets no ``GIT_INDEX_FILE`` (notes/dulwich.md §1); tests/git/test_hooks.py runs the
+same hooks under ``git commit`` and under us and compares what they saw.
 """
 
 from __future__ import annotations
