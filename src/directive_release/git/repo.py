@@ -82,7 +82,7 @@ def _commondir_of(gitdir: Path) -> Path:
 def _read_config_values(config_path: Path) -> dict[str, str]:
     """The ``[core]``/``[extensions]`` keys discovery needs, read by git's own grammar
     (:func:`.config.parse_config`, the one config reader; the release loads it anyway)."""
-    from .config import parse_config
+    from .config_syntax import parse_config
 
     try:
         text = config_path.read_bytes().decode("utf-8", "surrogateescape")
