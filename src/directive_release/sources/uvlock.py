@@ -1,0 +1,82 @@
+"""The project's own entry in uv.lock: find its ``version`` line, move it, touch nothing else.
+
+uv records the project itself as a ``[[package]]`` whose ``name`` is the
+normalized project name and whose ``source`` is ``{ editable = "<dir>" }`` or
+``{ virtual = "<dir>" }``, ``<dir>`` being the project's directory relative to
+the lock (``"."`` unless the lock is a workspace's). Pure functions of bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .backends import normalize_name
+from .files import SourceError, parse_toml
+from .literal import Literal
+
+_HEADER = re.compile(rb"^\[\[package\]\][ \t]*\r?$", re.MULTILINE)
+_VERSION_LINE = re.compile(rb'^version = "(?P<version>[^"\\\r\n]*)"[ \t]*\r?$', re.MULTILINE)
+
+
+def is_own_entry(package: Any, name: str, directory: str) -> bool:
+    if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+        return False
+    source = package.get("source")
+    if not isinstance(source, dict) or len(source) != 1:
+        return False
+    kind, where = next(iter(source.items()))
+    return (kind in ("editable", "virtual") and where == directory
+            and normalize_name(package["name"]) == normalize_name(name))
+
+
+def find(raw: bytes, display: str, name: str, directory: str = ".") -> Literal | None:
+    """The ``version`` literal of the project's own entry; None when the lock records no version for it
+    (dynamic versions) or has no entry for it. Invalid TOML and the project twice are refused."""
+    document = parse_toml(raw, display)
+    packages = document.get("package")
+    packages = packages if isinstance(packages, list) else []
+    own = [index for index, package in enumerate(packages) if is_own_entry(package, name, directory)]
+    if len(own) > 1:
+        lines = [_block_line(raw, index) for index in own]
+        raise SourceError(display, lines[1], f"the project {normalize_name(name)!r} is recorded twice (lines "
+                                             f"{', '.join(map(str, lines))}); run uv lock to repair the lock")
+    if not own or "version" not in packages[own[0]]:
+        return None
+    value = packages[own[0]]["version"]
+    starts = [match.start() for match in _HEADER.finditer(raw)]
+    if len(starts) != len(packages):
+        raise SourceError(display, 1, "the [[package]] entries are not written the way uv writes them;"
+                                      " run uv lock, then release again")
+    block_start = starts[own[0]]
+    block_end = starts[own[0] + 1] if own[0] + 1 < len(starts) else len(raw)
+    match = _next_table(raw, block_start, block_end)
+    versions = list(_VERSION_LINE.finditer(raw, block_start, match))
+    if len(versions) != 1 or versions[0].group("version").decode("utf-8") != value:
+        raise SourceError(display, _block_line(raw, own[0]),
+                          f"cannot find the one version line of {normalize_name(name)!r}; run uv lock first")
+    start, end = versions[0].span("version")
+    return Literal(raw.count(b"\n", 0, start) + 1, start, end, value)
+
+
+def _next_table(raw: bytes, start: int, end: int) -> int:
+    """Where the entry's own keys end: at its first sub-table (``[package.metadata]``, …)."""
+    sub = re.compile(rb"^\[", re.MULTILINE).search(raw, start + 1, end)
+    return sub.start() if sub else end
+
+
+def _block_line(raw: bytes, index: int) -> int:
+    starts = [match.start() for match in _HEADER.finditer(raw)]
+    return raw.count(b"\n", 0, starts[index]) + 1 if index < len(starts) else 1
+
+
+def replace(raw: bytes, display: str, name: str, directory: str, literal: Literal, new_version: str) -> bytes:
+    """The lock with only the project's version changed, proven by re-parsing both."""
+    edited = raw[: literal.start] + new_version.encode("ascii") + raw[literal.end :]
+    before = parse_toml(raw, display)
+    after = parse_toml(edited, display)
+    index = next(i for i, package in enumerate(before["package"]) if is_own_entry(package, name, directory))
+    before["package"][index] = {**before["package"][index], "version": new_version}
+    if before != after:
+        raise SourceError(display, literal.line, "editing the version line would change more of uv.lock; refusing")
+    return edited
