@@ -16,11 +16,14 @@ which Python's own start-up or ``tomllib`` loads anyway): the detailed reasons
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import tomllib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .sources.files import SourceError, decode, parse_toml_text, read_bytes
 
 if TYPE_CHECKING:  # argparse is imported only when an option is given
     import argparse
@@ -32,75 +35,82 @@ EXPECTED = 'version = "MAJOR.MINOR.PATCH"'
 # together). It only ever says "valid": every rejection is explained by
 # ``version.parse``, which stays the single source of the reasons.
 _PLAIN_VERSION = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)", re.ASCII)
-_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
-_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class Problem(NamedTuple):
     line: int
     message: str
+    path: str | None = None  # another file than the one checked (a version file, uv.lock)
 
 
 # ---------------------------------------------------------------- checking
 
 
 def check_file(path: str) -> list[Problem]:
-    """Every problem with the project version in the file at ``path`` (empty when valid)."""
-    data = _read_bytes(path)
-    if isinstance(data, Problem):
-        return [data]
-    text = _decode(data)
-    if isinstance(text, Problem):
-        return [text]
+    """Every problem with the project version of the pyproject.toml at ``path`` and of every copy of it
+    (version files, uv.lock); empty when all agree and are valid, or when the version comes from git tags."""
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        return [_toml_problem(error, text)]
+        data = read_bytes(path, path)
+        text = decode(data, path)
+        document = parse_toml_text(text, path)
+    except SourceError as error:
+        return [Problem(error.line or 1, error.reason)]
     if _passes(document):
-        return []
+        directory = os.path.dirname(path)
+        if not _may_have_copies(document, directory):
+            return []
+        return _scan(path, data, document)
+    project = document.get("project")
+    if isinstance(project, dict) and "version" not in project and _is_dynamic(project):
+        return _scan(path, data, document)
     return _explain(document, text)
 
 
-def _read_bytes(path: str) -> bytes | Problem:
+def _is_dynamic(project: dict[str, Any]) -> bool:
+    dynamic = project.get("dynamic")
+    return isinstance(dynamic, list) and "version" in dynamic
+
+
+def _may_have_copies(document: dict[str, Any], directory: str) -> bool:
+    """Whether a static version may have copies to compare: listed version files, or a uv.lock here or
+    at a uv workspace root above (a few ``stat`` calls; uv.lock is read only when it exists)."""
+    tool = document.get("tool")
+    if isinstance(tool, dict) and isinstance(tool.get("directive-release"), dict) \
+            and "version-files" in tool["directive-release"]:
+        return True
+    current = directory = os.path.abspath(directory)
+    if os.path.lexists(os.path.join(current, "uv.lock")):
+        return True
+    while not os.path.lexists(os.path.join(current, ".git")):  # up to the repository root
+        parent = os.path.dirname(current)
+        if parent == current:
+            return False
+        current = parent
+        if os.path.lexists(os.path.join(current, "uv.lock")):  # a uv workspace's lock, perhaps
+            from .sources.locate import find_lock, repository_root
+
+            return find_lock(directory, repository_root(directory)) is not None
+    return False
+
+
+def _scan(path: str, data: bytes, document: dict[str, Any]) -> list[Problem]:
+    """Resolve the version source (any backend) and compare every copy with it."""
+    from .errors import ConfigError
+    from .sources.locate import scan
+
+    directory = os.path.dirname(path)
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return Problem(1, "file not found; expected a pyproject.toml with a [project] table")
-    except IsADirectoryError:
-        return Problem(1, "is a directory; expected a pyproject.toml file")
-    except NotADirectoryError:
-        return Problem(1, "a parent of this path is not a directory; expected a pyproject.toml file")
-    except PermissionError:
-        return Problem(1, "cannot read the file (permission denied); make it readable")
-    except OSError as error:
-        return Problem(1, f"cannot read the file ({error.strerror or error}); expected a readable pyproject.toml")
-
-
-def _decode(data: bytes) -> str | Problem:
-    if data.startswith(_UTF8_BOM):
-        # tomllib (and so pip, build and twine) rejects a byte order mark.
-        return Problem(
-            1, "starts with a UTF-8 byte order mark, which TOML parsers reject; save it as UTF-8 without BOM"
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        byte = data[error.start]
-        return Problem(line, f"not valid UTF-8 (byte 0x{byte:02x} at column {column}); TOML files must be UTF-8")
-
-
-def _toml_problem(error: tomllib.TOMLDecodeError, text: str) -> Problem:
-    message = str(error)
-    position = _TOML_POSITION.search(message)
-    if position is None:
-        return Problem(1, f"invalid TOML: {message}")
-    reason = message[: position.start()]
-    if position.group(1) is None:  # "(at end of document)"
-        return Problem(text.count("\n") + 1, f"invalid TOML: {reason} (at end of file)")
-    return Problem(int(position.group(1)), f"invalid TOML: {reason} (column {position.group(2)})")
+        result = scan(directory or ".", display_dir=directory, editing=False, pyproject_raw=data,
+                      document=document, pyproject_name=os.path.basename(path))
+    except SourceError as error:
+        return [Problem(error.line or 1, error.reason, None if error.path == path else error.path)]
+    except ConfigError as error:
+        message = str(error).removeprefix(f"{path}: ")
+        return [Problem(key_lines(data.decode("utf-8")).get(("tool", "directive-release"), 1), message)]
+    return [
+        Problem(error.line or 1, error.reason, None if error.path == path else error.path)
+        for error in result.problems
+    ]
 
 
 def _passes(document: dict[str, Any]) -> bool:
@@ -118,8 +128,13 @@ def _passes(document: dict[str, Any]) -> bool:
 
 
 def _explain(document: dict[str, Any], text: str) -> list[Problem]:
-    """The problems of a parsed document whose version did not pass the fast check."""
-    lines = key_lines(text)
+    """The problems of a parsed document whose static version did not pass the fast check."""
+    from . import version as versions
+
+    try:
+        lines = key_lines(text)
+    except RecursionError:
+        lines = {}
 
     def line_of(*path: str) -> int:
         for depth in range(len(path), 0, -1):
@@ -128,92 +143,19 @@ def _explain(document: dict[str, Any], text: str) -> list[Problem]:
         return 1
 
     if "project" not in document:
-        return [Problem(1, f"no [project] table; expected [project] with {EXPECTED}")]
+        return [Problem(1, versions.NO_PROJECT_TABLE)]
     project = document["project"]
     if not isinstance(project, dict):
-        return [Problem(
-            line_of("project"), f"project is {_describe(project)}, not a table; expected [project] with {EXPECTED}"
-        )]
-    dynamic = project.get("dynamic")
-    is_dynamic = isinstance(dynamic, list) and "version" in dynamic
+        return [Problem(line_of("project"), versions.not_a_table(project))]
     if "version" not in project:
-        if is_dynamic:
-            return [Problem(
-                line_of("project", "dynamic"),
-                f'version is dynamic (dynamic = ["version"]); the release flow needs a static {EXPECTED} in [project]',
-            )]
-        return [Problem(line_of("project"), f"[project] has no version; expected {EXPECTED}")]
+        return [Problem(line_of("project"), versions.NO_VERSION)]
     problems: list[Problem] = []
-    if is_dynamic:
-        problems.append(Problem(
-            line_of("project", "dynamic"),
-            'version is both set and listed in dynamic (PEP 621 forbids that); remove "version" from dynamic',
-        ))
-    version = project["version"]
-    if not isinstance(version, str):
-        problems.append(Problem(
-            line_of("project", "version"),
-            f'version is {_describe(version)}, not a string; expected {EXPECTED} (in quotes)',
-        ))
-        return problems
-    message = _version_message(version)
+    if _is_dynamic(project):
+        problems.append(Problem(line_of("project", "dynamic"), versions.BOTH_STATIC_AND_DYNAMIC))
+    message = versions.problem(project["version"])
     if message is not None:
         problems.append(Problem(line_of("project", "version"), message))
     return problems
-
-
-def _version_message(text: str) -> str | None:
-    from .version import InvalidVersion, parse
-
-    try:
-        parse(text)
-    except InvalidVersion as error:
-        return str(error) + _pep440_hint(text)
-    return None
-
-
-def _pep440_hint(text: str) -> str:
-    """Say what PEP 440 makes of a pre-/post-/dev-release, whose artefacts get a different name."""
-    try:
-        from packaging.version import InvalidVersion as NotPep440
-        from packaging.version import Version as Pep440Version
-    except ImportError:  # the hook itself needs only the standard library
-        return ""
-    try:
-        normalised = Pep440Version(text)
-    except NotPep440:
-        return ""
-    suffixed = normalised.pre is not None or normalised.post is not None or normalised.dev is not None
-    if not suffixed or str(normalised) == text:
-        return ""
-    return f'; PEP 440 reads it as "{normalised}"'
-
-
-_TOML_TYPES = (
-    (bool, "a boolean"),
-    (str, "a string"),
-    (int, "an integer"),
-    (float, "a float"),
-    (list, "an array"),
-    (dict, "a table"),
-)
-
-
-def _describe(value: object) -> str:
-    """A TOML-flavoured name for a parsed value, with the value when it is short."""
-    for python_type, name in _TOML_TYPES:
-        if isinstance(value, python_type):
-            break
-    else:  # datetime, date and time
-        name = f"a {type(value).__name__}"
-    if isinstance(value, list):
-        return "an array of tables" if value and all(isinstance(item, dict) for item in value) else name
-    if isinstance(value, dict):
-        return name
-    if isinstance(value, bool):
-        return f"{name} ({str(value).lower()})"
-    shown = f'"{value}"' if isinstance(value, str) else str(value)
-    return f"{name} ({shown if len(shown) <= 40 else shown[:37] + '...'})"
 
 
 # ---------------------------------------------------------- locating lines
@@ -486,7 +428,7 @@ def _report(path: str, problems: list[Problem]) -> None:
     # value) are escaped, and so is whatever the terminal's encoding cannot show.
     encoding = sys.stdout.encoding or "utf-8"
     for problem in problems:
-        line = redact(f"{path}:{problem.line}: {problem.message}").translate(_CONTROL_ESCAPES)
+        line = redact(f"{problem.path or path}:{problem.line}: {problem.message}").translate(_CONTROL_ESCAPES)
         sys.stdout.write(line.encode(encoding, "backslashreplace").decode(encoding) + "\n")
     sys.stdout.flush()
 
