@@ -239,7 +239,7 @@ def scan(project_dir: str | os.PathLike[str], repo_root: str | os.PathLike[str] 
         if entry_found is not None:
             copies.append(entry_found)
             if entry_found.literal.value != truth.literal.value:
-                problem(_disagrees(entry_found, truth, hint="; run uv lock (or release again to move it)"))
+                problem(_disagrees(entry_found, truth, hint="; run uv lock"))
     return Scan(source, name, pyproject, truth, copies, problems, warnings, lock_directory)
 
 
