@@ -413,6 +413,7 @@ def test_benchmark_prints_medians_and_ratio() -> None:
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    ratio = re.search(r"^ratio \(hook / baseline\)\s+([0-9.]+)x$", result.stdout, re.MULTILINE)
-    assert ratio is not None, result.stdout
-    assert float(ratio.group(1)) > 0
+    ratios = re.findall(r"^ratio \(hook / baseline\)\s+([0-9.]+)x$", result.stdout, re.MULTILINE)
+    assert len(ratios) == 2, result.stdout  # the static project and the hatch path project
+    assert all(float(ratio) > 0 for ratio in ratios)
+    assert result.stdout.startswith("static: ") and "\nhatch path: " in result.stdout

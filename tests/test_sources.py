@@ -346,3 +346,18 @@ def test_pyproject_read_still_works_for_current_callers(tmp_path: Path) -> None:
     root = repo(tmp_path / "r", {"pyproject.toml": STATIC})
     assert pyproject.read(root).version == "0.4.1"
     assert stat.S_IMODE((root / "pyproject.toml").stat().st_mode) == pyproject.read(root).mode
+
+
+def test_fast_acceptance_matches_the_version_module() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from directive_release import version as version_rules
+    from directive_release.sources.locate import _PLAIN_VERSION
+
+    @settings(max_examples=300)
+    @given(st.text(alphabet="0123456789.vV-+ rc\u0663\uff11", max_size=12))
+    def agree(text: str) -> None:
+        assert (_PLAIN_VERSION.fullmatch(text) is not None) == version_rules.is_valid(text)
+
+    agree()

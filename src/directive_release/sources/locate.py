@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal as TypingLiteral, NamedTuple
 
-from .. import version as versions
-from .backends import Source, normalize_name, resolve
+from .backends import Source, resolve
 from .files import SourceError, decode, line_text, parse_toml, read_bytes
 from .literal import ASSIGNMENT_PATTERN, Literal, compile_pattern, find_by_pattern, find_python_assignments
-from . import uvlock
+
+# What version.parse accepts (a test holds the two together); anything else is explained by
+# directive_release.version, imported only then, like uvlock only when there is a lock.
+_PLAIN_VERSION = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)", re.ASCII)
+
+
+def _version_problem(value: object) -> str | None:
+    if isinstance(value, str) and _PLAIN_VERSION.fullmatch(value):
+        return None
+    from .. import version as versions
+
+    return versions.problem(value)
 
 Role = TypingLiteral["source", "copy", "lock"]
 IsTracked = Callable[[str], bool]
@@ -180,6 +191,8 @@ def scan(project_dir: str | os.PathLike[str], repo_root: str | os.PathLike[str] 
         mode = stat.S_IMODE(os.lstat(pyproject_path).st_mode) if os.path.lexists(pyproject_path) else 0o644
     project_table = document.get("project")
     if not isinstance(project_table, dict):
+        from .. import version as versions
+
         message = versions.NO_PROJECT_TABLE if project_table is None else versions.not_a_table(project_table)
         raise SourceError(display, 1, message)
     name = project_table.get("name") if isinstance(project_table.get("name"), str) else ""
@@ -206,7 +219,7 @@ def scan(project_dir: str | os.PathLike[str], repo_root: str | os.PathLike[str] 
         truth = _static_truth(pyproject, project_table)
     elif source.kind == "file":
         truth = _file_truth(context, source)
-    if truth is not None and (reason := versions.problem(truth.literal.value)) is not None:
+    if truth is not None and (reason := _version_problem(truth.literal.value)) is not None:
         problem(SourceError(truth.display, truth.literal.line, reason))
     copies: list[Found] = []
     lock_directory = "."
@@ -264,11 +277,13 @@ def _disagrees(copy: Found, truth: Found, hint: str = "") -> SourceError:
 
 def _static_truth(pyproject: Found, project_table: Mapping[str, Any]) -> Found:
     if "version" not in project_table:
+        from .. import version as versions
+
         raise SourceError(pyproject.display, _key_line(pyproject.raw, ("project",)), versions.NO_VERSION)
     value = project_table["version"]
     line = _key_line(pyproject.raw, ("project", "version"))
     if not isinstance(value, str):
-        raise SourceError(pyproject.display, line, versions.problem(value) or "")
+        raise SourceError(pyproject.display, line, _version_problem(value) or "")
     return pyproject._replace(literal=Literal(line, -1, -1, value), setting="[project].version")
 
 
@@ -325,6 +340,8 @@ def _lock(context: _Context, lock_path: str, name: str, directory: str) -> Found
     rel = _rel(lock_path, context.repo_root)
     if context.is_tracked is not None and not context.is_tracked(rel):
         return None  # an ignored or untracked lock is not part of the release commit
+    from . import uvlock
+
     rel, display, raw, mode = context.open(lock_path, "uv.lock")
     literal = uvlock.find(raw, display, name, directory)
     if literal is None:
@@ -387,6 +404,8 @@ def edit_of(found: Found, new_version: str, *, project_name: str = "") -> Edit:
 
         new_bytes = replace_version(found.raw, new_version, display=found.display)
     elif found.reader == "uvlock":
+        from . import uvlock
+
         new_bytes = uvlock.replace(found.raw, found.display, project_name, found.pattern or ".", found.literal,
                                    new_version)
     else:
@@ -438,7 +457,7 @@ class VersionSources(NamedTuple):
     def edits_for(self, new_version: str) -> list[Edit]:
         """Every file's edit for ``new_version``; refused for a version from git tags."""
         self.refuse_if_vcs()
-        if (reason := versions.problem(new_version)) is not None:
+        if (reason := _version_problem(new_version)) is not None:
             raise SourceError("new version", None, reason)
         return [edit_of(found, new_version, project_name=self.scan.name) for found in self._targets()]
 
