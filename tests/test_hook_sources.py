@@ -149,7 +149,8 @@ def test_hatch_path_success_path_imports_only_the_standard_library(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     loaded = result.stdout.split()
     assert "directive_release.sources.backends" in loaded  # the hatch path really was resolved
-    for heavy in ("packaging", "tomlkit", "dulwich", "questionary", "argparse", "pathlib", "ast"):
+    for heavy in ("packaging", "tomlkit", "dulwich", "questionary", "argparse", "pathlib", "ast",
+                  "directive_release.sources.locate", "directive_release.settings"):
         assert heavy not in loaded
     assert [name for name in loaded if name.split(".")[0] not in sys.stdlib_module_names
             and name.split(".")[0] != "directive_release"] == []

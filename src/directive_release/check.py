@@ -1,15 +1,23 @@
 """``directive-release-check``: the pre-commit hook that refuses a bad project version.
 
-A ``pyproject.toml`` passes when ``[project].version`` is a static string of the
-form ``MAJOR.MINOR.PATCH`` that :mod:`directive_release.version` accepts (ASCII
-digits, no leading zeros, nothing else). Such a string is always canonical
-under PEP 440, so PyPI and the release flow agree on it. Every problem becomes
-one ``path:line: message`` line on stdout; the exit code is 0 when every file
-passes, 1 when one does not, 2 for a usage error.
+A ``pyproject.toml`` passes when its version, wherever the build backend keeps
+it (a static ``[project].version``, or the file that hatchling, setuptools,
+flit_core or pdm-backend read; see :mod:`directive_release.sources`), is a
+string of the form ``MAJOR.MINOR.PATCH`` that :mod:`directive_release.version`
+accepts, and every copy of it (``version-files``, the project's entry in
+uv.lock) agrees. A version taken from git tags passes: there is nothing to
+check. Every problem becomes one ``path:line: message`` line on stdout, in the
+wording :mod:`directive_release.version` owns; the exit code is 0 when every
+file passes, 1 when one does not, 2 for a usage error.
+
+Every file is read through :func:`directive_release.sources.files.read_bytes`
+(non-blocking open, regular files only, at most 10 MiB) and parsed with every
+failure turned into one line: the hook runs on untrusted pull requests in CI.
 
 The hook runs on every commit, so its cost is part of every ``git commit``. The
-success path therefore imports only ``sys``, ``re`` and ``tomllib`` (all of
-which Python's own start-up or ``tomllib`` loads anyway): the detailed reasons
+success path of a static version imports only ``os``, ``sys``, ``re``,
+``tomllib`` and the small :mod:`directive_release.sources.files`; a dynamic
+version adds the standard-library-only source resolver. The detailed reasons
 (:mod:`directive_release.version`), the line finder, ``argparse`` and
 ``packaging`` are loaded only when there is something to explain.
 """
@@ -87,7 +95,7 @@ def _may_have_copies(document: dict[str, Any], directory: str) -> bool:
             return False
         current = parent
         if os.path.lexists(os.path.join(current, "uv.lock")):  # a uv workspace's lock, perhaps
-            from .sources.locate import find_lock, repository_root
+            from .sources.scan import find_lock, repository_root
 
             return find_lock(directory, repository_root(directory)) is not None
     return False
@@ -96,7 +104,7 @@ def _may_have_copies(document: dict[str, Any], directory: str) -> bool:
 def _scan(path: str, data: bytes, document: dict[str, Any]) -> list[Problem]:
     """Resolve the version source (any backend) and compare every copy with it."""
     from .errors import ConfigError
-    from .sources.locate import scan
+    from .sources.scan import scan
 
     directory = os.path.dirname(path)
     try:
@@ -402,9 +410,11 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="directive-release-check",
         description=(
-            "Check that each pyproject.toml has a static [project].version of the form "
+            "Check that each pyproject.toml's version, static or in the file the build backend "
+            "reads (hatchling path, setuptools attr/file, flit_core, pdm file), has the form "
             "MAJOR.MINOR.PATCH (ASCII digits, no leading zeros, no prefix, no pre-release "
-            "or build suffix), the only form the directive-release flow and PyPI both accept. "
+            "or build suffix), the only form the directive-release flow and PyPI both accept, "
+            "and that its copies (version-files, uv.lock) agree. A version from git tags passes. "
             "Prints one 'path:line: message' line per problem."
         ),
         epilog="exit status: 0 every file is valid, 1 a file has a problem, 2 usage error",

@@ -8,19 +8,19 @@ their module on first use, so the hook's success path imports
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .backends import Source, normalize_name
     from .files import MAX_BYTES, SourceError, parse_toml, read_bytes
-    from .locate import Edit, Found, Scan, VcsVersionError, VersionSources, locate, repository_root, scan
+    from .locate import Edit, VcsVersionError, VersionSources, locate
+    from .scan import Found, Scan, repository_root, scan
 
 _WHERE = {
     "Source": "backends", "normalize_name": "backends",
     "MAX_BYTES": "files", "SourceError": "files", "parse_toml": "files", "read_bytes": "files",
-    "Edit": "locate", "Found": "locate", "Scan": "locate", "VcsVersionError": "locate",
-    "VersionSources": "locate", "locate": "locate", "repository_root": "locate", "scan": "locate",
+    "Edit": "locate", "VcsVersionError": "locate", "VersionSources": "locate", "locate": "locate",
+    "Found": "scan", "Scan": "scan", "repository_root": "scan", "scan": "scan",
 }
 __all__ = sorted(_WHERE)
 
@@ -29,6 +29,7 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    # __import__ rather than importlib: the hook's success path does not pay for importing importlib.
+    value = getattr(__import__(f"{__name__}.{module}", fromlist=[name]), name)
     globals()[name] = value
     return value

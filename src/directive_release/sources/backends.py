@@ -19,10 +19,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from .files import SourceError
-from .literal import HATCH_DEFAULT_PATTERN, PDM_DEFAULT_PATTERN
+from .literal import HATCH_DEFAULT_PATTERN, PDM_DEFAULT_PATTERN, Record
 
 Kind = Literal["static", "file", "vcs"]
 # How a file source is read: a regex (group name or number), a Python assignment, or the whole file.
@@ -34,14 +34,19 @@ VCS_REFUSAL = (
 )
 
 
-class Source(NamedTuple):
+class Source(Record):
+    """kind, backend, setting (where the choice is configured, for messages: "[tool.hatch.version] path"),
+    paths (project-relative POSIX; flit: candidates, the last one that has it wins), reader, pattern, group."""
+
+    __slots__ = ("kind", "backend", "setting", "paths", "reader", "pattern", "group")
+    _defaults = {"paths": (), "reader": None, "pattern": None, "group": "version"}
     kind: Kind
     backend: str
-    setting: str  # where the choice is configured, for messages: "[tool.hatch.version] path"
-    paths: tuple[str, ...] = ()  # project-relative POSIX paths; flit: candidates, the last one that has it wins
-    reader: Reader | None = None
-    pattern: str | None = None
-    group: str | int = "version"
+    setting: str
+    paths: tuple[str, ...]
+    reader: Reader | None
+    pattern: str | None
+    group: str | int
 
     @property
     def vcs_refusal(self) -> str:
@@ -77,12 +82,12 @@ def resolve(document: Mapping[str, Any], display: str, *, is_file: Callable[[str
         return Source("static", "pep621", "[project].version", ("pyproject.toml",))
     backend = _table(document, "build-system").get("build-backend")
     backend = backend if isinstance(backend, str) else "setuptools.build_meta:__legacy__"
-    requires = _table(document, "build-system").get("requires")
-    requirements = [normalize_name(re.split(r"[^A-Za-z0-9._-]", item, maxsplit=1)[0])
-                    for item in (requires if isinstance(requires, list) else []) if isinstance(item, str)]
     if backend.startswith("hatchling."):
         return _hatch(document, display)
     if backend.startswith("setuptools."):
+        requires = _table(document, "build-system").get("requires")
+        requirements = [normalize_name(re.split(r"[^A-Za-z0-9._-]", item, maxsplit=1)[0])
+                        for item in (requires if isinstance(requires, list) else []) if isinstance(item, str)]
         return _setuptools(document, display, requirements, is_file=is_file, is_dir=is_dir)
     if backend.startswith("flit_core."):
         return _flit(document, display, is_file=is_file, is_dir=is_dir)
