@@ -154,3 +154,63 @@ def test_hatch_path_success_path_imports_only_the_standard_library(tmp_path: Pat
         assert heavy not in loaded
     assert [name for name in loaded if name.split(".")[0] not in sys.stdlib_module_names
             and name.split(".")[0] != "directive_release"] == []
+
+
+# ------------------------------------------------------- the bad input, as the hook sees it
+
+WITH_FILES = STATIC + "[tool.directive-release]\nversion-files = {}\n"
+
+
+def _setup_bad(root: Path, case: str) -> None:
+    files: dict[str, str | bytes] = {"v.py": '__version__ = "0.4.2"\n'}
+    text = {
+        "unparsable pattern": WITH_FILES.format('["v.py:(?P<version>[0-9.]+"]'),
+        "pattern without a version group": WITH_FILES.format('["v.py:([0-9.]+)"]'),
+        "hatch pattern unparsable": HATCH + 'pattern = "(?P<version>"\n',
+        "file listed twice": WITH_FILES.format('["v.py", "./v.py"]'),
+        "path outside the repository": WITH_FILES.format('["../v.py"]'),
+        "path through a symlink": WITH_FILES.format('["link.py"]'),
+        "non-UTF-8 file": WITH_FILES.format('["v.py"]'),
+        "missing file": WITH_FILES.format('["gone.py"]'),
+        "hatch path missing": HATCH,
+        "two sources": '[build-system]\nbuild-backend = "setuptools.build_meta"\n[project]\nname = "d"\n'
+                       'dynamic = ["version"]\n[tool.setuptools.dynamic]\nversion = { attr = "v.__version__" }\n'
+                       '[tool.setuptools_scm]\n',
+    }[case]
+    if case == "non-UTF-8 file":
+        files["v.py"] = b'__version__ = "0.4.2"  # \xff\n'
+    if case == "hatch pattern unparsable":
+        files["src/demo/__about__.py"] = '__version__ = "0.4.2"\n'
+    repo(root, {"pyproject.toml": text, **files})
+    if case == "path outside the repository":
+        (root.parent / "v.py").write_text('__version__ = "0.4.2"\n')
+    if case == "path through a symlink":
+        (root / "link.py").symlink_to("v.py")
+
+
+BAD = {
+    "unparsable pattern": "pyproject.toml:4: [tool.directive-release] version-files: the pattern of v.py is not a"
+                          " valid regular expression",
+    "pattern without a version group": "pyproject.toml:4: [tool.directive-release] version-files: the pattern of"
+                                       " v.py has no (?P<version>...) group",
+    "hatch pattern unparsable": "pyproject.toml:11: [tool.hatch.version] pattern: the pattern '(?P<version>' is not"
+                                " a valid regular expression",
+    "file listed twice": "pyproject.toml:4: [tool.directive-release] version-files lists v.py twice",
+    "path outside the repository": "../v.py:1: is outside the repository (version-files in"
+                                   " [tool.directive-release]); refusing to read or edit it",
+    "path through a symlink": "link.py:1: is a symbolic link; refusing to read or edit through it",
+    "non-UTF-8 file": "v.py:1: not valid UTF-8 (byte 0xff at column 26); version files must be UTF-8",
+    "missing file": "gone.py:1: file not found",
+    "hatch path missing": "src/demo/__about__.py:1: file not found",
+    "two sources": "pyproject.toml:7: two version sources: [tool.setuptools.dynamic] version and"
+                   " [tool.setuptools_scm]; keep one",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_line_naming_file_and_line(tmp_path: Path, case: str) -> None:
+    root = tmp_path / "r"
+    _setup_bad(root, case)
+    code, lines, err = hook(root)
+    assert (code, err, len(lines)) == (1, "", 1), lines
+    assert lines[0].startswith(BAD[case]), lines[0]

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from .files import SourceError
-from .literal import HATCH_DEFAULT_PATTERN, PDM_DEFAULT_PATTERN, Record
+from .literal import HATCH_DEFAULT_PATTERN, PDM_DEFAULT_PATTERN, Record, compile_pattern
 
 Kind = Literal["static", "file", "vcs"]
 # How a file source is read: a regex (group name or number), a Python assignment, or the whole file.
@@ -132,6 +132,8 @@ def _hatch(document: Mapping[str, Any], display: str) -> Source:
         raise SourceError(display, None, "[tool.hatch.version] pattern must be a string")
     if not pattern or pattern is True:
         pattern = HATCH_DEFAULT_PATTERN
+    else:
+        compile_pattern(pattern, display, "[tool.hatch.version] pattern", keys=("tool", "hatch", "version", "pattern"))
     return Source("file", "hatchling", setting, (path,), "pattern", pattern, "version")
 
 
@@ -246,5 +248,6 @@ def _pdm(document: Mapping[str, Any], display: str, *, is_file: Callable[[str], 
     pattern = config.get("pattern")
     if pattern is None:
         return Source("file", "pdm-backend", setting, (path,), "pattern", PDM_DEFAULT_PATTERN, 1)
-    return Source("file", "pdm-backend", setting, (path,), "pattern",
-                  _string(pattern, display, "[tool.pdm.version] pattern"), 1)
+    pattern = _string(pattern, display, "[tool.pdm.version] pattern")
+    compile_pattern(pattern, display, "[tool.pdm.version] pattern", group=1, keys=("tool", "pdm", "version", "pattern"))
+    return Source("file", "pdm-backend", setting, (path,), "pattern", pattern, 1)

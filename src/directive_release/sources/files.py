@@ -39,10 +39,11 @@ _KINDS = (
 class SourceError(PyprojectError):
     """A file holding (a copy of) the version is unusable: ``path:line: reason``, one line."""
 
-    def __init__(self, path: str, line: int | None, reason: str) -> None:
+    def __init__(self, path: str, line: int | None, reason: str, *, keys: tuple[str, ...] = ()) -> None:
         self.path = path
         self.line = line
         self.reason = reason
+        self.keys = keys  # the pyproject.toml key the problem is about, to find its line
         super().__init__(f"{path}:{line}: {reason}" if line is not None else f"{path}: {reason}")
 
 

@@ -66,17 +66,19 @@ class Literal(Record):
     value: str
 
 
-def compile_pattern(pattern: str, display: str, setting: str, *, group: str | int = "version") -> re.Pattern[str]:
+def compile_pattern(pattern: str, display: str, setting: str, *, group: str | int = "version",
+                    keys: tuple[str, ...] = ()) -> re.Pattern[str]:
     """Compile a user's pattern (MULTILINE, as hatchling and pdm apply theirs) or refuse in one line."""
     try:
         compiled = re.compile(pattern, re.MULTILINE)
     except (re.error, RecursionError, OverflowError) as error:
         raise SourceError(display, None, f"{setting}: the pattern {pattern!r} is not a valid regular expression"
-                                         f" ({error})") from None
+                                         f" ({error})", keys=keys) from None
     if isinstance(group, str) and group not in compiled.groupindex:
-        raise SourceError(display, None, f"{setting}: the pattern {pattern!r} has no (?P<version>...) group")
+        raise SourceError(display, None, f"{setting}: the pattern {pattern!r} has no (?P<version>...) group",
+                          keys=keys)
     if isinstance(group, int) and compiled.groups < group:
-        raise SourceError(display, None, f"{setting}: the pattern {pattern!r} has no group ( ... )")
+        raise SourceError(display, None, f"{setting}: the pattern {pattern!r} has no group ( ... )", keys=keys)
     return compiled
 
 

@@ -127,6 +127,8 @@ class VersionSources(NamedTuple):
         self.refuse_if_vcs()
         if (reason := _version_problem(new_version)) is not None:
             raise SourceError("new version", None, reason)
+        if new_version == self.current_version:
+            raise SourceError("new version", None, f"{new_version} is already the current version; nothing to bump")
         return [edit_of(found, new_version, project_name=self.scan.name) for found in self._targets()]
 
 
@@ -145,6 +147,6 @@ def locate(project_root: str | os.PathLike[str], repo_root: str | os.PathLike[st
     if is_tracked is not None and not callable(is_tracked):
         tracked = frozenset(is_tracked)
         is_tracked = tracked.__contains__
-    result = scan(project_root, repo_root, editing=True, is_tracked=is_tracked, first_problem_raises=True)
+    result = scan(project_root, repo_root, is_tracked=is_tracked, first_problem_raises=True)
     warnings = unlisted_init_warnings(result, os.path.abspath(os.fspath(project_root)))
     return VersionSources(result, tuple(warnings))

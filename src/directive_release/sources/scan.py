@@ -74,13 +74,12 @@ def _rel(path: str, root: str) -> str:
 
 
 class _Context:
-    def __init__(self, project_dir: str, repo_root: str, display_dir: str, *, editing: bool,
+    def __init__(self, project_dir: str, repo_root: str, display_dir: str, *,
                  is_tracked: IsTracked | None) -> None:
         self.project_dir = os.path.abspath(project_dir)
         self.repo_root = os.path.abspath(repo_root)
         self.real_root = os.path.realpath(self.repo_root)
         self.display_dir = display_dir
-        self.editing = editing
         self.is_tracked = is_tracked
         self.seen: dict[str, str] = {}
 
@@ -181,14 +180,14 @@ _WHAT = {
 
 
 def scan(project_dir: str | os.PathLike[str], repo_root: str | os.PathLike[str] | None = None, *,
-         display_dir: str | None = None, editing: bool = True, is_tracked: IsTracked | None = None,
+         display_dir: str | None = None, is_tracked: IsTracked | None = None,
          pyproject_raw: bytes | None = None, document: Mapping[str, Any] | None = None,
          pyproject_name: str = "pyproject.toml", first_problem_raises: bool = False) -> Scan:
     """Find and check every copy of the version; a problem that stops everything raises."""
     project = os.fspath(project_dir)
     root = os.fspath(repo_root) if repo_root is not None else repository_root(project)
     shown = display_dir if display_dir is not None else _rel(os.path.abspath(project), os.path.abspath(root))
-    context = _Context(project, root, shown, editing=editing, is_tracked=is_tracked)
+    context = _Context(project, root, shown, is_tracked=is_tracked)
     pyproject_path = os.path.join(context.project_dir, pyproject_name)
     if pyproject_raw is None or document is None:
         rel, display, pyproject_raw, mode = context.open(pyproject_path, "the project")
@@ -208,7 +207,7 @@ def scan(project_dir: str | os.PathLike[str], repo_root: str | os.PathLike[str] 
     except SourceError as error:
         if error.line is not None:
             raise
-        keys = _setting_keys(document)
+        keys = error.keys or _setting_keys(document)
         line = _key_line(pyproject_raw, keys, minimum=2) or _key_line(pyproject_raw, ("project", "dynamic"))
         raise SourceError(error.path, line, error.reason) from None
     problems: list[SourceError] = []
