@@ -361,3 +361,32 @@ def test_fast_acceptance_matches_the_version_module() -> None:
         assert (_PLAIN_VERSION.fullmatch(text) is not None) == version_rules.is_valid(text)
 
     agree()
+
+
+def test_edits_change_the_literal_only_whatever_surrounds_it() -> None:
+    """Property: around one hatch-default assignment, any text (comments, other assignments, CRLF, non-ASCII,
+    strings mentioning the version) keeps its bytes; the edit reads back as the new version, as hatch reads it."""
+    import tempfile
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    chunks = st.sampled_from(["# version 0.4.1\n", "x = '0.4.1'\n", "\r\n", "caf\u00e9 = 1\n", '"""\n0.4.1\n"""\n',
+                              "__all__ = ['__version__']\n", "  __version__ = 'x'\n", "version_info = (0, 4, 1)\n"])
+    quote = st.sampled_from(["'", '"'])
+    ending = st.sampled_from(["\n", "\r\n", ""])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(chunks, max_size=4), st.lists(chunks, max_size=4), quote, ending)
+    def check(before: list[str], after: list[str], q: str, end: str) -> None:
+        about = "".join(before) + f"__version__ = {q}0.4.1{q}{end}" + ("\n" if not end and after else "") + "".join(after)
+        with tempfile.TemporaryDirectory() as scratch:
+            root = repo(Path(scratch) / "r", {"pyproject.toml": HATCH, "src/demo/__about__.py": about})
+            [edit] = locate(root).edits_for("10.20.30")
+            old = about.encode()
+            start = old.index(f"__version__ = {q}0.4.1".encode()) + len("__version__ = x")
+            assert edit.new_bytes == old[:start] + b"10.20.30" + old[start + 5 :]
+            found = re.search(literal.HATCH_DEFAULT_PATTERN, edit.new_bytes.decode(), re.MULTILINE)
+            assert found is not None and found.group("version") == "10.20.30"
+
+    check()
