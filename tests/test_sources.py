@@ -311,6 +311,14 @@ def test_lock_edit_moves_only_the_projects_version_line() -> None:
     assert edited == LOCK.replace('name = "my-proj"\nversion = "0.4.1"', 'name = "my-proj"\nversion = "0.5.0"').encode()
 
 
+def test_untracked_lock_is_left_alone_with_a_warning(tmp_path: Path) -> None:
+    root = repo(tmp_path / "r", {"pyproject.toml": STATIC.replace('"demo"', '"my-proj"')})
+    (root / "uv.lock").write_text(LOCK)
+    found = locate(root)
+    assert found.files == ["pyproject.toml"]
+    assert found.warnings == ("uv.lock: not tracked by git, so the release leaves it alone",)
+
+
 def test_lock_without_a_version_for_the_project_is_left_alone(tmp_path: Path) -> None:
     lock = LOCK.replace('name = "my-proj"\nversion = "0.4.1"\n', 'name = "my-proj"\n')
     assert uvlock.find(lock.encode(), "uv.lock", "my-proj") is None

@@ -149,4 +149,4 @@ def locate(project_root: str | os.PathLike[str], repo_root: str | os.PathLike[st
         is_tracked = tracked.__contains__
     result = scan(project_root, repo_root, is_tracked=is_tracked, first_problem_raises=True)
     warnings = unlisted_init_warnings(result, os.path.abspath(os.fspath(project_root)))
-    return VersionSources(result, tuple(warnings))
+    return VersionSources(result, (*result.warnings, *warnings))

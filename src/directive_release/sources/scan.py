@@ -252,6 +252,9 @@ def scan(project_dir: str | os.PathLike[str], repo_root: str | os.PathLike[str] 
     lock = find_lock(context.project_dir, context.repo_root)
     if lock is not None and name:
         lock_path, lock_directory = lock
+        lock_rel = _rel(lock_path, context.repo_root)
+        if is_tracked is not None and not is_tracked(lock_rel):
+            warnings.append(f"{context.display(lock_path)}: not tracked by git, so the release leaves it alone")
         try:
             entry_found = _lock(context, lock_path, name, lock_directory)
         except SourceError as error:
