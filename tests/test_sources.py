@@ -398,3 +398,16 @@ def test_edits_change_the_literal_only_whatever_surrounds_it() -> None:
             assert found is not None and found.group("version") == "10.20.30"
 
     check()
+
+
+def test_project_below_the_repository_root_gets_repository_relative_paths(tmp_path: Path) -> None:
+    root = repo(tmp_path / "r", {"pkg/pyproject.toml": HATCH, "pkg/src/demo/__about__.py": '__version__ = "0.4.1"\n',
+                                 "pkg/src/demo/__init__.py": '__version__ = "0.4.1"\n'})
+    found = locate(root, root / "pkg")
+    assert found.files == ["pkg/src/demo/__about__.py"]
+    assert [edit.path for edit in found.edits_for("0.4.2")] == ["pkg/src/demo/__about__.py"]
+    assert found.warnings == ('pkg/src/demo/__init__.py:1: __version__ = "0.4.1" is not bumped by the release;'
+                              ' add version-files = ["src/demo/__init__.py"] to [tool.directive-release] in'
+                              " pyproject.toml",)
+    with pytest.raises(SourceError, match="pkg/src/demo/__about__.py: is not tracked by git"):
+        sources.locate(root / "pkg", root, is_tracked=lambda path: path != "pkg/src/demo/__about__.py")

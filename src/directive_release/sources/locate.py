@@ -9,6 +9,7 @@ uv.lock by comparing both parsed documents).
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -29,6 +30,7 @@ def unlisted_init_warnings(scan_result: Scan, project_dir: str) -> list[str]:
     known = {os.path.normpath(found.path) for found in (scan_result.truth, *scan_result.copies)}
     package = scan_result.name.replace("-", "_").replace(".", "_").lower()
     lines: list[str] = []
+    shown_dir = posixpath.dirname(scan_result.pyproject.display)
     for rel in dict.fromkeys((f"src/{package}/__init__.py", f"{package}/__init__.py",
                               _rel(os.path.join(os.path.dirname(scan_result.truth.path), "__init__.py"),
                                    project_dir))):
@@ -41,7 +43,7 @@ def unlisted_init_warnings(scan_result: Scan, project_dir: str) -> list[str]:
         except SourceError:
             continue
         if len(found) == 1 and found[0].value == scan_result.truth.literal.value:
-            lines.append(f'{rel}:{found[0].line}: __version__ = "{found[0].value}" is not bumped by the release;'
+            lines.append(f'{posixpath.join(shown_dir, rel)}:{found[0].line}: __version__ = "{found[0].value}" is not bumped by the release;'
                          f' add version-files = ["{rel}"] to [tool.directive-release] in pyproject.toml')
     return lines
 
@@ -83,10 +85,20 @@ def edit_of(found: Found, new_version: str, *, project_name: str = "") -> Edit:
         if [(item.line, item.value) for item in again] != [(literal.line, new_version)]:
             raise SourceError(found.display, literal.line, f"writing {new_version} here would not read back as"
                                                            " the one version; refusing")
-    start = next((i for i, (a, b) in enumerate(zip(found.raw, new_bytes)) if a != b), min(len(found.raw),
-                                                                                         len(new_bytes)))
+    start = found.literal.start if found.literal.start >= 0 else _first_difference(found.raw, new_bytes)
     return Edit(found.rel, found.raw.count(b"\n", 0, start) + 1, line_text(found.raw, start),
                 line_text(new_bytes, start), new_bytes, found.raw, found.mode)
+
+
+def _first_difference(old: bytes, new: bytes) -> int:
+    """Index of the first byte where ``old`` and ``new`` differ (compared a block at a time)."""
+    index, block = 0, 4096
+    limit = min(len(old), len(new))
+    while index < limit and old[index : index + block] == new[index : index + block]:
+        index += block
+    while index < limit and old[index] == new[index]:
+        index += 1
+    return min(index, limit)
 
 
 class VersionSources(NamedTuple):

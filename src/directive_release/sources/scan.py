@@ -31,6 +31,7 @@ def _version_problem(value: object) -> str | None:
 
     return versions.problem(value)
 
+
 Role = TypingLiteral["source", "copy", "lock"]
 IsTracked = Callable[[str], bool]
 
