@@ -8,7 +8,7 @@ the backend reads and no second copy is left behind.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from .files import SourceError
 
@@ -44,7 +44,7 @@ class Record:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._fields() == other._fields()  # type: ignore[attr-defined]
+        return isinstance(other, Record) and type(self) is type(other) and self._fields() == other._fields()
 
     def __hash__(self) -> int:
         return hash(self._fields())
@@ -52,7 +52,7 @@ class Record:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.__slots__)})"
 
-    def _replace(self, **changes: Any) -> Any:
+    def _replace(self, **changes: Any) -> Self:
         return type(self)(**{**dict(zip(self.__slots__, self._fields())), **changes})
 
 
