@@ -69,8 +69,8 @@ def _static_version(data: dict[str, Any], display: str, raw: bytes | None = None
         if "version" in project:
             raise PyprojectError(f"{display}:{_line_of(raw, 'dynamic')}: {semver.BOTH_STATIC_AND_DYNAMIC}")
         raise PyprojectError(
-            f'{display}:{_line_of(raw, "dynamic")}: [project].dynamic lists "version"; read it with'
-            " directive_release.sources.locate(), which knows where each build backend keeps it"
+            f'{display}:{_line_of(raw, "dynamic")}: version is dynamic (dynamic = ["version"]); this command'
+            ' needs a static version = "MAJOR.MINOR.PATCH" in [project]'
         )
     if "version" not in project:
         raise PyprojectError(f"{display}:{_line_of(raw, None)}: {semver.NO_VERSION}")
