@@ -411,3 +411,45 @@ def test_project_below_the_repository_root_gets_repository_relative_paths(tmp_pa
                               " pyproject.toml",)
     with pytest.raises(SourceError, match="pkg/src/demo/__about__.py: is not tracked by git"):
         sources.locate(root / "pkg", root, is_tracked=lambda path: path != "pkg/src/demo/__about__.py")
+
+
+def test_lock_read_by_lines_agrees_with_the_parsed_lock() -> None:
+    """Property: the hook's line reader of uv.lock either says it is unsure or finds what the full parse finds."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    names = st.sampled_from(["my-proj", "My_Proj", "my.proj", "other", "my-proj-x"])
+    sources_ = st.sampled_from(['{ editable = "." }', '{ virtual = "." }', '{ editable = "sub" }',
+                                '{ directory = "." }', '{ registry = "https://pypi.org/simple" }'])
+    versions = st.sampled_from([None, "0.4.1", "1.0.0"])
+    entry = st.tuples(names, versions, sources_, st.booleans())
+
+    def render(entries: list[tuple[str, str | None, str, bool]]) -> bytes:
+        text = 'version = 1\nrevision = 3\nrequires-python = ">=3.11"\n'
+        for name, version, source, metadata in entries:
+            text += f'\n[[package]]\nname = "{name}"\n'
+            text += f'version = "{version}"\n' if version else ""
+            text += f"source = {source}\ndependencies = [\n    {{ name = \"dep\" }},\n]\n"
+            text += '\n[package.metadata]\nrequires-dist = [{ name = "dep" }]\nversion = "9.9.9"\n' if metadata else ""
+        return text.encode()
+
+    @settings(max_examples=300)
+    @given(st.lists(entry, max_size=5), st.sampled_from([".", "sub"]))
+    def agree(entries: list[tuple[str, str | None, str, bool]], directory: str) -> None:
+        raw = render(entries)
+        try:
+            expected: object = uvlock.find(raw, "uv.lock", "my-proj", directory)
+        except SourceError as error:
+            expected = error
+        try:
+            by_lines = uvlock.find_by_lines(raw, "my-proj", directory)
+        except uvlock.Unsure:
+            return
+        assert not isinstance(expected, SourceError), expected
+        assert by_lines == expected
+
+    agree()
+    assert uvlock.find_by_lines(LOCK.encode(), "My_Proj") == uvlock.find(LOCK.encode(), "uv.lock", "My_Proj")
+    twice = LOCK + '\n[[package]]\nname = "my_proj"\nversion = "0.4.1"\nsource = { editable = "." }\n'
+    with pytest.raises(uvlock.Unsure):
+        uvlock.find_by_lines(twice.encode(), "my-proj")

@@ -109,7 +109,7 @@ def _scan(path: str, data: bytes, document: dict[str, Any]) -> list[Problem]:
     directory = os.path.dirname(path)
     try:
         result = scan(directory or ".", display_dir=directory, pyproject_raw=data,
-                      document=document, pyproject_name=os.path.basename(path))
+                      document=document, pyproject_name=os.path.basename(path), lock_by_lines=True)
     except SourceError as error:
         return [Problem(error.line or 1, error.reason, None if error.path == path else error.path)]
     except ConfigError as error:

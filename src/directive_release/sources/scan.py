@@ -183,8 +183,13 @@ _WHAT = {
 def scan(project_dir: str | os.PathLike[str], repo_root: str | os.PathLike[str] | None = None, *,
          display_dir: str | None = None, is_tracked: IsTracked | None = None,
          pyproject_raw: bytes | None = None, document: Mapping[str, Any] | None = None,
-         pyproject_name: str = "pyproject.toml", first_problem_raises: bool = False) -> Scan:
-    """Find and check every copy of the version; a problem that stops everything raises."""
+         pyproject_name: str = "pyproject.toml", first_problem_raises: bool = False,
+         lock_by_lines: bool = False) -> Scan:
+    """Find and check every copy of the version; a problem that stops everything raises.
+
+    ``lock_by_lines`` (the hook) reads the project's entry of uv.lock from its lines when they are
+    unambiguous, without parsing the whole lock; the release always parses it (and proves its edit).
+    """
     project = os.fspath(project_dir)
     root = os.fspath(repo_root) if repo_root is not None else repository_root(project)
     shown = display_dir if display_dir is not None else _rel(os.path.abspath(project), os.path.abspath(root))
@@ -257,7 +262,7 @@ def scan(project_dir: str | os.PathLike[str], repo_root: str | os.PathLike[str] 
         if is_tracked is not None and not is_tracked(lock_rel):
             warnings.append(f"{context.display(lock_path)}: not tracked by git, so the release leaves it alone")
         try:
-            entry_found = _lock(context, lock_path, name, lock_directory)
+            entry_found = _lock(context, lock_path, name, lock_directory, by_lines=lock_by_lines)
         except SourceError as error:
             problem(error)
             entry_found = None
@@ -348,14 +353,19 @@ def _copy(context: _Context, path: str, pattern: str | None) -> Found:
                  pattern or ASSIGNMENT_PATTERN, "version", "pattern")
 
 
-def _lock(context: _Context, lock_path: str, name: str, directory: str) -> Found | None:
+def _lock(context: _Context, lock_path: str, name: str, directory: str, *, by_lines: bool = False) -> Found | None:
     rel = _rel(lock_path, context.repo_root)
     if context.is_tracked is not None and not context.is_tracked(rel):
         return None  # an ignored or untracked lock is not part of the release commit
     from . import uvlock
 
     rel, display, raw, mode = context.open(lock_path, "uv.lock")
-    literal = uvlock.find(raw, display, name, directory)
+    try:
+        if not by_lines:
+            raise uvlock.Unsure
+        literal = uvlock.find_by_lines(raw, name, directory)
+    except uvlock.Unsure:
+        literal = uvlock.find(raw, display, name, directory)
     if literal is None:
         return None
     return Found("lock", os.path.normpath(lock_path), rel, display, raw, literal, mode, "uv.lock",

@@ -30,6 +30,49 @@ def is_own_entry(package: Any, name: str, directory: str) -> bool:
             and normalize_name(package["name"]) == normalize_name(name))
 
 
+_ENTRY_START = re.compile(rb'\[\[package\]\][ \t]*\r?\nname = "(?P<name>[^"\\\r\n]*)"[ \t]*\r?\n')
+_OWN_SOURCE = re.compile(rb'^source = \{ (?:editable|virtual) = "(?P<dir>[^"\\\r\n]*)" \}[ \t]*\r?$', re.MULTILINE)
+
+
+class Unsure(Exception):
+    """The lines do not say for certain: read the whole lock with :func:`find`."""
+
+
+def find_by_lines(raw: bytes, name: str, directory: str = ".") -> Literal | None:
+    """:func:`find` for a lock written the way uv writes it, from its lines alone (no TOML parse: a lock of
+    a few hundred packages costs tomllib tens of milliseconds, on every commit the hook checks).
+
+    Raises :class:`Unsure` whenever the lines leave any doubt (an entry not in uv's layout, the project
+    found twice or not at all); the caller then parses the whole lock.
+    """
+    wanted = normalize_name(name).encode()
+    starts = [match.start() for match in _HEADER.finditer(raw)]
+    own: list[tuple[int, int]] = []
+    for index, start in enumerate(starts):
+        entry = _ENTRY_START.match(raw, start)
+        if entry is None:
+            raise Unsure
+        if normalize_name(entry.group("name").decode("utf-8", "replace")).encode() != wanted:
+            continue
+        end = _next_table(raw, start, starts[index + 1] if index + 1 < len(starts) else len(raw))
+        sources = list(_OWN_SOURCE.finditer(raw, start, end))
+        if len(sources) == 1 and sources[0].group("dir") == directory.encode():
+            own.append((start, end))
+    if len(own) != 1:
+        raise Unsure
+    start, end = own[0]
+    versions = list(_VERSION_LINE.finditer(raw, start, end))
+    if not versions:
+        if re.compile(rb"^version\b", re.MULTILINE).search(raw, start, end):
+            raise Unsure
+        return None
+    if len(versions) > 1:
+        raise Unsure
+    version_start, version_end = versions[0].span("version")
+    return Literal(raw.count(b"\n", 0, version_start) + 1, version_start, version_end,
+                   versions[0].group("version").decode("utf-8"))
+
+
 def find(raw: bytes, display: str, name: str, directory: str = ".") -> Literal | None:
     """The ``version`` literal of the project's own entry; None when the lock records no version for it
     (dynamic versions) or has no entry for it. Invalid TOML and the project twice are refused."""
