@@ -453,3 +453,10 @@ def test_lock_read_by_lines_agrees_with_the_parsed_lock() -> None:
     twice = LOCK + '\n[[package]]\nname = "my_proj"\nversion = "0.4.1"\nsource = { editable = "." }\n'
     with pytest.raises(uvlock.Unsure):
         uvlock.find_by_lines(twice.encode(), "my-proj")
+
+
+def test_a_version_file_with_a_byte_order_mark_keeps_it(tmp_path: Path) -> None:
+    about = b'\xef\xbb\xbf"""About."""\r\n__version__ = "0.4.1"\r\n'
+    root = repo(tmp_path / "r", {"pyproject.toml": HATCH, "src/demo/__about__.py": about})
+    [edit] = locate(root).edits_for("0.4.2")
+    assert edit.new_bytes == about.replace(b"0.4.1", b"0.4.2") and edit.line == 2

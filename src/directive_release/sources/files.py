@@ -102,8 +102,9 @@ def file_mode(path: str) -> int:
 
 
 def decode(raw: bytes, display: str, *, what: str = "TOML files") -> str:
-    """Strict UTF-8; a bad byte is reported with its line and column."""
-    if raw.startswith(_UTF8_BOM):
+    """Strict UTF-8; a bad byte is reported with its line and column. A byte order mark is refused in
+    TOML (tomllib, pip and build reject it) and kept as a character elsewhere (Python accepts it)."""
+    if what == "TOML files" and raw.startswith(_UTF8_BOM):
         raise SourceError(display, 1, "starts with a UTF-8 byte order mark, which TOML parsers reject;"
                                       " save it as UTF-8 without BOM")
     try:
