@@ -22,7 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from directive_release import version as version_rules
-from directive_release.check import _PLAIN_VERSION, check_file, key_lines, main
+from directive_release.check import _PLAIN_VERSION, check_file, main
+from directive_release.sources.toml_lines import key_lines
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("directive-release-check")

@@ -361,7 +361,7 @@ def test_fast_acceptance_matches_the_version_module() -> None:
     from hypothesis import strategies as st
 
     from directive_release import version as version_rules
-    from directive_release.sources.scan import _PLAIN_VERSION
+    from directive_release.sources.inventory import _PLAIN_VERSION
 
     @settings(max_examples=300)
     @given(st.text(alphabet="0123456789.vV-+ rc\u0663\uff11", max_size=12))

@@ -84,7 +84,7 @@ def _line_of(raw: bytes | None, key: str | None) -> int:
     """The line of ``[project].key`` (of ``[project]`` for None); 1 if unknown."""
     if raw is None:
         return 1
-    from .check import key_lines
+    from .sources.toml_lines import key_lines
 
     try:
         lines = key_lines(raw.decode("utf-8"))

@@ -14,13 +14,13 @@ if TYPE_CHECKING:
     from .backends import Source, normalize_name
     from .files import MAX_BYTES, SourceError, parse_toml, read_bytes
     from .locate import Edit, VcsVersionError, VersionSources, locate
-    from .scan import Found, Scan, repository_root, scan
+    from .inventory import Found, Scan, repository_root, scan
 
 _WHERE = {
     "Source": "backends", "normalize_name": "backends",
     "MAX_BYTES": "files", "SourceError": "files", "parse_toml": "files", "read_bytes": "files",
     "Edit": "locate", "VcsVersionError": "locate", "VersionSources": "locate", "locate": "locate",
-    "Found": "scan", "Scan": "scan", "repository_root": "scan", "scan": "scan",
+    "Found": "inventory", "Scan": "inventory", "repository_root": "inventory", "scan": "inventory",
 }
 __all__ = sorted(_WHERE)
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from .backends import Source
 from .files import SourceError, decode, line_text, read_bytes
 from .literal import find_python_assignments
-from .scan import Found, IsTracked, Scan, _find_in, _rel, _version_problem, scan
+from .inventory import Found, IsTracked, Scan, _find_in, _rel, _version_problem, scan
 
 
 # ------------------------------------------------------------------ warnings

@@ -307,7 +307,7 @@ def _static_truth(pyproject: Found, project_table: Mapping[str, Any]) -> Found:
 def _key_line(raw: bytes, path: tuple[str, ...], *, minimum: int = 1) -> int:
     """The line of ``path`` (or of its longest written prefix, at least ``minimum`` keys long); with
     ``minimum`` above 1, 0 when not written; 1 when unknown."""
-    from ..check import key_lines
+    from .toml_lines import key_lines
 
     try:
         lines = key_lines(raw.decode("utf-8"))
