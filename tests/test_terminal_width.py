@@ -76,7 +76,7 @@ def _check_help() -> None:
 
 def _ci_help(*command: str) -> Callable[[], None]:
     def run() -> None:
-        from directive_release.ci.cli import main
+        from directive_release.ci.commands import main
 
         main([*command, "--help"])
 
