@@ -172,7 +172,9 @@ def ahead_behind(reader: "ObjectReader", ours: str, theirs: str, limit: int = WA
     """``git rev-list --count --left-right ours...theirs``: commits only in ours, only in theirs.
 
     Both histories are walked newest first, each commit marked with the side(s) it is
-    reachable from; the walk stops once every commit still queued is reachable from both.
+    reachable from; the walk stops once every commit still queued is reachable from both
+    and older than every commit so far reachable from one side only (so none of those can
+    still turn out to be an ancestor of both: commits made in the same second included).
     None when more than ``limit`` commits would have to be read, or history is missing
     (a shallow clone).
     """
@@ -181,9 +183,10 @@ def ahead_behind(reader: "ObjectReader", ours: str, theirs: str, limit: int = WA
     known: dict[str, tuple[int, list[str]]] = {}
     queue: list[tuple[int, int, str]] = []
     order = 0
+    oldest_single: int | None = None  # the oldest date among one-sided commits; None: to recompute
 
     def mark(commit: str, flag: int) -> None:
-        nonlocal order
+        nonlocal order, oldest_single
         before = flags.get(commit, 0)
         after = before | flag
         if after == before:
@@ -191,6 +194,7 @@ def ahead_behind(reader: "ObjectReader", ours: str, theirs: str, limit: int = WA
         flags[commit] = after
         if commit not in known:
             known[commit] = _parse(reader.read_typed(bytes.fromhex(commit), "commit"))
+        oldest_single = None
         order += 1
         heapq.heappush(queue, (-known[commit][0], order, commit))
 
@@ -198,7 +202,13 @@ def ahead_behind(reader: "ObjectReader", ours: str, theirs: str, limit: int = WA
         mark(ours, mine)
         mark(theirs, other)
         read = 0
-        while queue and any(flags[commit] != both for _, _, commit in queue):
+        while queue:
+            if all(flags[commit] == both for _, _, commit in queue):
+                if oldest_single is None:
+                    singles = [known[commit][0] for commit, flag in flags.items() if flag != both]
+                    oldest_single = min(singles) if singles else -1
+                if -queue[0][0] < oldest_single:
+                    break
             _, _, commit = heapq.heappop(queue)
             read += 1
             if read > limit:
