@@ -245,7 +245,11 @@ def test_missing_remote_names_no_push(tmp_path: Path) -> None:
 # --- the count itself, against git on a history with merges ----------------------------------
 
 
-def test_ahead_behind_matches_git_rev_list_on_merges(project: Project, tmp_path: Path) -> None:
+@pytest.mark.parametrize("same_second", [False, True])
+def test_ahead_behind_matches_git_rev_list_on_merges(project: Project, tmp_path: Path, same_second: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    if same_second:  # every commit at one time stamp: dates cannot order the walk
+        monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00+0000")
     clone = _colleague(tmp_path, project)
     for number in range(4):
         _commit(clone, f"theirs {number}")
