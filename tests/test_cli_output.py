@@ -22,7 +22,7 @@ from directive_release.output import colour_enabled
 
 JSON_KEYS = {
     "old_version", "new_version", "branch", "base_branch", "message", "commit", "remote",
-    "remote_url", "pushed", "pull_request_url", "dry_run", "plan",
+    "remote_url", "pushed", "pull_request_url", "dry_run", "files", "plan",
 }
 
 
@@ -52,6 +52,8 @@ def test_json_release_is_the_only_thing_on_stdout(project: Project) -> None:
     # the human report went to stderr instead
     assert f"Done: release/v0.4.2 holds commit {commit[:7]}" in result.stderr
     assert summary["plan"] == [line.strip() for line in result.stderr.splitlines() if line.startswith("  ")]
+    assert summary["files"] == [{"path": "pyproject.toml", "line": 8, "old": 'version = "0.4.1"',
+                                 "new": 'version = "0.4.2"'}]
 
 
 def test_json_dry_run_and_no_push(project: Project) -> None:

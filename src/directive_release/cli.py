@@ -221,6 +221,8 @@ def run(args: argparse.Namespace) -> int:
                               untracked_blocks=args.untracked_blocks,
                               clean_check_under_lock_only=args.yes and not args.dry_run and checked is None)
     plan = release.make_plan(start, options, checked)
+    for warning in plan.project.warnings:
+        console.line(f"warning: {warning}", "yellow")
     header = f"Release {plan.old_version} -> {plan.new_version}:"
     if args.dry_run or not args.yes:
         console.line(header, "bold")
@@ -248,7 +250,10 @@ def run(args: argparse.Namespace) -> int:
         if not done:
             console.line(header, "bold")
         done.append(description)
-        console.line(f"  {len(done)}. {description}")
+        first, *details = description.split("\n")
+        console.line(f"  {len(done)}. {first}")
+        for detail in details:
+            console.line(f"  {detail}")
 
     try:
         outcome = release.apply(plan, on_step=progress)

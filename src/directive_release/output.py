@@ -83,7 +83,8 @@ def release_summary(plan: Plan, outcome: Outcome | None) -> dict[str, Any]:
     Keys are stable: old_version, new_version, branch, base_branch, message,
     commit (full id, null on a dry run), remote and remote_url (null with
     --no-push), pushed, pull_request_url (GitHub remotes, else null), dry_run,
-    plan (the step lines, as --dry-run prints them).
+    files (each file the release changes: path, line, old and new line), plan (the step
+    lines, as --dry-run prints them, without their indentation).
     """
     from .redact import redact
 
@@ -99,7 +100,9 @@ def release_summary(plan: Plan, outcome: Outcome | None) -> dict[str, Any]:
         "pushed": outcome is not None and outcome.pushed,
         "pull_request_url": redact(plan.pull_request_url) if plan.pull_request_url else None,
         "dry_run": outcome is None,
-        "plan": [redact(line) for line in plan.describe()],
+        "files": [{"path": edit.path, "line": edit.line, "old": edit.old_line.strip(), "new": edit.new_line.strip()}
+                  for edit in plan.edits],
+        "plan": [redact(line.strip()) for line in plan.describe()],
     }
 
 
