@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from support import git
-from directive_release import suggest
+from directive_release.errors import ReleaseError
+from directive_release.git.history import BATCH
 from directive_release.settings import Settings
 from directive_release.git.repo import discover, read_head
-from directive_release.suggest import Suggestion, classify, suggest_part
+from directive_release.suggest import Suggestion, automatic_part, classify, suggest_part
 
 _clock = itertools.count(1_700_000_000, 60)
 
@@ -51,12 +53,29 @@ class History:
             env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
         return self.head()
 
+    def fast_commits(self, messages: list[str], branch: str = "main") -> str:
+        """Empty commits on top of ``branch`` through ``git fast-import``: thousands a second."""
+        tip = git(self.path, "rev-parse", branch).strip()
+        stream = []
+        for number, message in enumerate(messages):
+            stamp = next(_clock)
+            data = message.encode()
+            stream.append(b"commit refs/heads/%s\n" % branch.encode())
+            stream.append(b"author A <a@example.test> %d +0000\ncommitter C <c@example.test> %d +0000\n" % (stamp, stamp))
+            stream.append(b"data %d\n%s\n" % (len(data), data))
+            if number == 0:
+                stream.append(b"from %s\n" % tip.encode())
+            stream.append(b"\n")
+        subprocess.run(["git", "fast-import", "--quiet"], cwd=self.path, input=b"".join(stream), check=True)
+        return git(self.path, "rev-parse", branch).strip()
+
     def rev_list_count(self, spec: str, *flags: str) -> int:
         return int(git(self.path, "rev-list", "--count", *flags, spec).strip())
 
-    def suggest(self, version: str = "0.4.1", settings: Settings | None = None) -> Suggestion:
+    def suggest(self, version: str = "0.4.1", settings: Settings | None = None, seconds: float = 60.0) -> Suggestion:
+        # A generous budget: the bound is tested with seconds=0, never with a guess at a machine's speed.
         repo = discover(self.path)
-        return suggest_part(repo, read_head(repo).commit, settings or Settings(), version)
+        return suggest_part(repo, read_head(repo).commit, settings or Settings(), version, seconds=seconds)
 
 
 @pytest.fixture
@@ -89,8 +108,45 @@ def test_classify(message: str, kind: str) -> None:
     assert classify(message, 1) == kind
 
 
-def test_merge_commits_are_counted_apart() -> None:
-    assert classify("feat: merged via a merge commit", 2) == "merge"
+# Changed by issue 14: a merge commit used to be counted apart whatever its subject. Now a
+# merge whose own subject is a Conventional Commit counts (teams that merge with the PR title);
+# only git's and GitHub's default merge texts are counted apart.
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("feat: merged via a merge commit", "feat"),
+        ("fix(api)!: merged with a breaking title (#12)", "breaking"),
+        ("docs: merged docs (#13)", "other"),
+        ("Merge branch 'topic'", "merge"),
+        ("Merge branch 'topic' into main", "merge"),
+        ("Merge branches 'a' and 'b'", "merge"),
+        ("Merge remote-tracking branch 'origin/topic'", "merge"),
+        ("Merge tag 'v1.2.3'", "merge"),
+        ("Merge commit 'abc1234'", "merge"),
+        ("Merge branch 'main' of https://github.com/acme/widget", "merge"),
+        ("Merge pull request #12 from acme/topic", "merge"),
+        ("Merge pull request #12 from acme/topic\n\nfeat: the PR's title, in the body", "merge"),
+        ("Merge 1234567890abcdef1234567890abcdef12345678 into fedcba0987654321fedcba0987654321fedcba09", "merge"),
+        ("Merged in feature/x (pull request #4)", "merge"),
+        ("Release the kraken", "unconventional"),  # not a default text: a commit like any other
+    ],
+)
+def test_merge_commits_count_by_their_own_subject_unless_default_text(message: str, kind: str) -> None:
+    assert classify(message, 2) == kind
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("docs: a\n\nfeat: a body line is never a header", "other"),
+        ("Update the readme\n\nfix: nor here", "unconventional"),
+        ("\nfeat: a subject is the first line", "unconventional"),
+        ("FIX: upper case", "fix"),
+        ("Perf(db): mixed case", "perf"),
+    ],
+)
+def test_only_the_subject_is_a_header_and_types_ignore_case(message: str, kind: str) -> None:
+    assert classify(message, 1) == kind
 
 
 def test_feat_and_fix_since_the_tag_suggest_minor(history: History) -> None:
@@ -251,13 +307,17 @@ def test_squash_merged_release_commit_and_custom_message(history: History) -> No
     assert result.part == "minor"
 
 
-def test_a_reachable_tag_wins_over_a_newer_release_commit(history: History) -> None:
+# Changed by issue 14: a reachable tag used to win over a newer release commit, so the commits
+# of a release merged but not yet tagged were counted again. The newest release now wins.
+def test_a_newer_release_commit_wins_over_an_older_tag(history: History) -> None:
     history.commit("initial")
     history.tag("v0.4.0")
-    history.commits("feat: a", "chore(release): v0.4.1", "fix: b")
+    release = history.commits("feat: a", "chore(release): v0.4.1")
+    history.commit("fix: b")
     result = history.suggest()
-    assert result.since == "v0.4.0"
-    assert result.part == "minor"
+    assert result.since == f'"chore(release): v0.4.1" ({release[:7]})'
+    assert history.rev_list_count(f"{release}..HEAD") == 1
+    assert result.part == "patch" and result.commits == {"fix": 1}
 
 
 def test_first_release_counts_all_history(history: History) -> None:
@@ -292,47 +352,55 @@ def test_same_second_commits_still_match_git(history: History) -> None:
     history.commit("feat: topic", same_second=True)
     git(history.path, "switch", "-q", "main")
     history.commit("fix: main", same_second=True)
-    git(history.path, "merge", "-q", "--no-ff", "-m", "merge", "topic",
+    # git's default text (a merge is counted apart only with a default text since issue 14)
+    git(history.path, "merge", "-q", "--no-ff", "-m", "Merge branch 'topic'", "topic",
         env={"GIT_AUTHOR_DATE": "@1600000000 +0000", "GIT_COMMITTER_DATE": "@1600000000 +0000"})
     result = history.suggest()
     assert history.rev_list_count("v0.4.1..HEAD", "--no-merges") == 2
     assert result.commits == {"feat": 1, "fix": 1, "merge": 1}
 
 
-def test_the_walk_is_bounded_and_says_so(history: History, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(suggest, "COMMIT_LIMIT", 5)
+# Changed by issue 14: the walk was bounded by a count (COMMIT_LIMIT, 10,000); it is bounded
+# by time now, the clock read every BATCH commits, so seconds=0 reads exactly one BATCH per walk.
+def test_the_walk_is_bounded_and_says_so(history: History) -> None:
     history.commit("initial")
     git(history.path, "switch", "-q", "-c", "topic")
-    history.commits(*(f"fix: {n}" for n in range(6)))  # older than the tag, merged after it
+    history.fast_commits([f"fix: {n}" for n in range(BATCH + 40)], branch="topic")  # older than the tag, merged after it
     git(history.path, "switch", "-q", "main")
     history.commit("chore: tagged")
     history.tag("v0.4.1")
     history.merge("topic", "Merge branch 'topic'")
-    assert history.rev_list_count("v0.4.1..HEAD") == 7
-    result = history.suggest()
+    assert history.rev_list_count("v0.4.1..HEAD") == BATCH + 41
+    assert history.suggest().commits == {"fix": BATCH + 40, "merge": 1}  # with time to read it all
+    result = history.suggest(seconds=0)
     assert result.truncated and result.since == "v0.4.1"
-    assert result.reason.startswith("4+ commits and 1 merge since v0.4.1 (read only the newest 5): 4 fix")
+    fixes = result.commits["fix"]
+    assert 0 < fixes < BATCH + 40 and result.commits == {"fix": fixes, "merge": 1}
+    assert result.reason.startswith(f"{fixes}+ commits and 1 merge since v0.4.1 (read only the newest ")
+    assert f": {fixes} fix \u2192 patch" in result.reason
+    with pytest.raises(ReleaseError, match="cannot choose the part: .*read only the newest"):
+        automatic_part(result)
 
 
-def test_a_release_beyond_the_bound_is_not_called_a_first_release(
-    history: History, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(suggest, "COMMIT_LIMIT", 5)
+def test_a_release_beyond_the_bound_is_not_called_a_first_release(history: History) -> None:
     history.commit("initial")
     history.tag("v0.4.1")
-    history.commits(*(f"fix: {n}" for n in range(7)))
-    result = history.suggest()
+    history.fast_commits([f"fix: {n}" for n in range(BATCH + 7)])
+    result = history.suggest(seconds=0)
     assert result.truncated and result.since is None
     assert "first release" not in result.reason
-    assert result.reason.startswith('5+ commits (read only the newest 5), no tag vX.Y.Z, no commit "chore(release): vX.Y.Z"')
+    assert result.reason.startswith(
+        f'{BATCH}+ commits (read only the newest {BATCH} in ')
+    assert 's), no tag vX.Y.Z, no commit "chore(release): vX.Y.Z" among them' in result.reason
+    assert history.suggest().since == "v0.4.1"  # with time, it is found
 
 
-def test_bounded_walk_without_any_release(history: History, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(suggest, "COMMIT_LIMIT", 3)
-    history.commits(*(f"feat: {n}" for n in range(5)))
-    result = history.suggest()
+def test_bounded_walk_without_any_release(history: History) -> None:
+    history.commit("initial")
+    history.fast_commits([f"feat: {n}" for n in range(BATCH + 2)])
+    result = history.suggest(seconds=0)
     assert result.truncated and result.since is None
-    assert "3+ commits (read only the newest 3)" in result.reason and result.part == "minor"
+    assert f"{BATCH}+ commits (read only the newest {BATCH} in " in result.reason and result.part == "minor"
 
 
 def test_an_unreadable_history_degrades_to_patch(history: History) -> None:
