@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
     from .release import Plan
+    from .suggest import Suggestion
 
 # SGR parameters of the few styles we use.
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -77,13 +78,15 @@ class Console:
         return "\N{RIGHTWARDS ARROW}" if can_encode(self.human, "\N{RIGHTWARDS ARROW}") else "->"
 
 
-def release_summary(plan: Plan, *, dry_run: bool) -> dict[str, Any]:
+def release_summary(plan: Plan, *, dry_run: bool, suggestion: Suggestion | None = None) -> dict[str, Any]:
     """The ``--json`` object: what was (or, with --dry-run, would be) released.
 
     Keys are stable: old_version, new_version, branch, base_branch, message,
     commit (full id, null on a dry run), remote and remote_url (null with
     --no-push), pushed, pull_request_url (GitHub remotes, else null), dry_run,
-    plan (the step lines, as --dry-run prints them).
+    plan (the step lines, as --dry-run prints them), suggested_part and
+    suggestion (the part the commits since the last release call for and the
+    one line that says why; null unless the run computed them, as --part auto does).
     """
     from .redact import redact
 
@@ -100,6 +103,8 @@ def release_summary(plan: Plan, *, dry_run: bool) -> dict[str, Any]:
         "pull_request_url": redact(plan.pull_request_url) if plan.pull_request_url else None,
         "dry_run": dry_run,
         "plan": [redact(line) for line in plan.describe()],
+        "suggested_part": suggestion.part if suggestion is not None else None,
+        "suggestion": suggestion.reason if suggestion is not None else None,
     }
 
 
