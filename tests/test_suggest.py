@@ -412,3 +412,221 @@ def test_an_unreadable_history_degrades_to_patch(history: History) -> None:
     result = history.suggest()
     assert result.part == "patch"
     assert result.reason.startswith("could not read the history")
+
+
+# --- issue 14: which commit is the last release --------------------------------------------
+
+
+def test_a_squash_merged_release_pr_not_yet_tagged_is_the_last_release(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.0")
+    history.commits("feat: released in 0.4.1", "fix: released too")
+    release = history.commit("chore(release): v0.4.1 (#12)")  # GitHub's squash merge of the release PR
+    history.commits("fix: after the release", "docs: after the release")
+    result = history.suggest()
+    assert result.since == f'"chore(release): v0.4.1 (#12)" ({release[:7]})'
+    assert sum(result.commits.values()) == history.rev_list_count(f"{release}..HEAD") == 2
+    assert result.part == "patch" and result.commits == {"fix": 1, "other": 1}
+
+
+def test_a_merged_release_branch_not_yet_tagged_is_the_last_release(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.0")
+    history.commit("feat: released in 0.4.1")
+    git(history.path, "switch", "-q", "-c", "release/v0.4.1")
+    history.commit("chore(release): v0.4.1")
+    git(history.path, "switch", "-q", "main")
+    history.commit("feat: landed while the release PR was open")
+    merge = history.merge("release/v0.4.1", "Merge pull request #12 from acme/release/v0.4.1")
+    history.commit("fix: after the release")
+    result = history.suggest()
+    assert result.since == f'"Merge pull request #12 from acme/release/v0.4.1" ({merge[:7]})'
+    assert history.rev_list_count(f"{merge}..HEAD") == 1
+    assert result.commits == {"fix": 1} and result.part == "patch"
+
+
+@pytest.mark.parametrize("text", ["Merge branch 'release/v0.4.1'", "Merge branch 'release/v0.4.1' into 'main'",
+                                  "Merge remote-tracking branch 'origin/release/v0.4.1'"])
+def test_git_and_gitlab_merge_texts_of_a_release_branch(history: History, text: str) -> None:
+    history.commit("initial")
+    history.tag("v0.4.0")
+    git(history.path, "switch", "-q", "-c", "side")
+    history.commit("feat: on a branch whose name says nothing")
+    git(history.path, "switch", "-q", "main")
+    merge = history.merge("side", text)
+    history.commit("fix: after")
+    result = history.suggest()
+    assert result.since == f'"{text}" ({merge[:7]})' and result.commits == {"fix": 1}
+
+
+def test_a_merge_whose_second_parent_is_a_release_commit(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.0")
+    git(history.path, "switch", "-q", "-c", "prepare")
+    history.commit("chore(release): v0.4.1")
+    git(history.path, "switch", "-q", "main")
+    history.commit("feat: landed meanwhile")
+    merge = history.merge("prepare", "Ship it")  # any text: the second parent is the release
+    history.commit("fix: after")
+    result = history.suggest()
+    assert result.since == f'"Ship it" ({merge[:7]})'
+    assert result.commits == {"fix": 1}
+
+
+def test_a_merge_on_the_release_branch_is_not_a_release(history: History) -> None:
+    # main merged into a branch whose own first parent is the release commit: the second parent
+    # is main's commit, not a release, so only the release commit itself counts.
+    history.commit("initial")
+    history.tag("v0.4.0")
+    git(history.path, "switch", "-q", "-c", "other")
+    history.commit("feat: on other")
+    git(history.path, "switch", "-q", "main")
+    release = history.commit("chore(release): v0.4.1")
+    history.merge("other", "Merge branch 'other'")
+    result = history.suggest()
+    assert result.since == f'"chore(release): v0.4.1" ({release[:7]})'
+    assert result.commits == {"feat": 1, "merge": 1}
+    assert history.rev_list_count(f"{release}..HEAD") == 2
+
+
+def test_a_tag_on_the_newest_release_wins_its_name(history: History) -> None:
+    history.commit("initial")
+    release = history.commit("chore(release): v0.4.1")
+    history.tag("v0.4.1")
+    history.commit("feat: b")
+    result = history.suggest()
+    assert result.since == "v0.4.1"  # the tag names it; the release commit is the same commit
+    assert history.rev_list_count(f"{release}..HEAD") == 1 and result.commits == {"feat": 1}
+
+
+# --- issue 14: which commits count -----------------------------------------------------------
+
+
+def test_only_commits_without_semver_effect_mean_nothing_to_release(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.1")
+    git(history.path, "switch", "-q", "-c", "topic")
+    history.commits("docs: a", "ci: b")
+    git(history.path, "switch", "-q", "main")
+    history.commits("Docs: case does not matter", "chore: c", "test: d", "build: e", "style: f")
+    history.merge("topic", "Merge pull request #3 from acme/topic\n\nfeat: a body line is not a header")
+    result = history.suggest()
+    assert history.rev_list_count("v0.4.1..HEAD", "--no-merges") == 7
+    assert result.nothing_to_release and result.part == "patch"
+    assert result.no_effect == {"docs": 2, "ci": 1, "chore": 1, "test": 1, "build": 1, "style": 1}
+    assert result.reason == ("7 commits and 1 merge since v0.4.1, all docs/build/chore/ci/style/test"
+                             " \u2192 nothing to release (patch preselected)")
+    with pytest.raises(ReleaseError) as refused:
+        automatic_part(result)
+    assert str(refused.value) == ("nothing to release since v0.4.1: 7 commits and 1 merge,"
+                                  " all docs/build/chore/ci/style/test")
+
+
+@pytest.mark.parametrize("change", ["refactor: r", "revert: r", "Reword the readme", "perf: p"])
+def test_one_change_among_commits_without_effect_is_a_release(history: History, change: str) -> None:
+    history.commit("initial")
+    history.tag("v0.4.1")
+    history.commits("docs: a", change, "ci: b")
+    result = history.suggest()
+    assert not result.nothing_to_release and result.part == "patch"
+    assert "nothing to release" not in result.reason
+
+
+def test_a_merge_with_a_conventional_subject_counts(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.1")
+    git(history.path, "switch", "-q", "-c", "topic")
+    history.commits("docs: describe the thing", "test: cover the thing")
+    git(history.path, "switch", "-q", "main")
+    history.merge("topic", "feat: the thing (#7)")  # merged with the PR's title as the message
+    result = history.suggest()
+    assert result.commits == {"feat": 1, "other": 2}
+    assert result.part == "minor" and not result.nothing_to_release
+    assert result.reason == "3 commits since v0.4.1: 1 feat, 2 other \u2192 minor"
+
+
+def test_no_commits_since_the_release_refuses_auto(history: History) -> None:
+    history.commit("feat: a")
+    history.tag("v0.4.1")
+    result = history.suggest()
+    assert result.nothing_to_release
+    with pytest.raises(ReleaseError, match=r"^nothing to release since v0\.4\.1: no commits$"):
+        automatic_part(result)
+
+
+def test_auto_takes_the_suggestion_and_refuses_without_one(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.1")
+    history.commits("fix: a", "feat: b")
+    assert automatic_part(history.suggest()) == "minor"
+    history.commit("feat!: c")
+    assert automatic_part(history.suggest("1.2.0")) == "major"
+    (history.path.parent / "other").mkdir()
+    other = History(history.path.parent / "other")
+    other.commit("initial")
+    other.tag("v0.4.1")
+    other.commits("Add a thing", "Fix another")
+    with pytest.raises(ReleaseError, match="cannot choose the part: 2 commits since v0.4.1, none in Conventional"):
+        automatic_part(other.suggest())
+
+
+# --- issue 14: how far the walk goes ---------------------------------------------------------
+
+
+@pytest.mark.slow  # ~2 s to build and read; more on a loaded machine
+def test_twenty_thousand_commits_since_the_tag(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.1")
+    kinds = ("fix", "docs", "chore", "feat", "refactor")
+    history.fast_commits([f"{kinds[n % 5]}: change {n}" for n in range(20_000)])
+    assert history.rev_list_count("v0.4.1..HEAD") == 20_000
+    result = history.suggest()
+    assert result.since == "v0.4.1" and not result.truncated
+    assert result.commits == {"fix": 4000, "other": 12000, "feat": 4000}
+    assert result.reason == "20,000 commits since v0.4.1: 4,000 feat, 4,000 fix, 12,000 other \u2192 minor"
+
+
+def test_read_alike_from_loose_objects_packs_and_commit_deltas(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.1")
+    git(history.path, "switch", "-q", "-c", "topic")
+    body = "".join(f"Line {n} of a long body that packs well as a delta.\n" for n in range(60))
+    history.commits(*(f"{'feat' if n % 3 == 0 else 'docs'}: topic {n}\n\n{body}" for n in range(30)))
+    git(history.path, "switch", "-q", "main")
+    history.commits(*(f"fix: main {n}\n\n{body}" for n in range(30)))
+    history.merge("topic", "Merge branch 'topic'")
+    history.commits("perf: last")
+    loose = history.suggest()
+    git(history.path, "repack", "-q", "-a", "-d", "-f", "--window=50", "--depth=50")
+    pack = next((history.path / ".git" / "objects" / "pack").glob("*.idx"))
+    listing = git(history.path, "verify-pack", "-v", str(pack))
+    commit_deltas = [line for line in listing.splitlines() if " commit " in line and len(line.split()) >= 7]
+    assert commit_deltas, "the repack should have stored some commits as deltas"
+    packed = history.suggest()
+    assert loose == packed
+    assert packed.commits == {"feat": 10, "other": 20, "fix": 30, "perf": 1, "merge": 1}
+    assert sum(packed.commits.values()) == history.rev_list_count("v0.4.1..HEAD")
+
+
+def test_a_shallow_clone_without_the_release_says_so(history: History, tmp_path: Path) -> None:
+    history.commit("initial")
+    history.tag("v0.4.1")
+    history.commits(*(f"fix: {n}" for n in range(6)))
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "3", "--no-tags", history.path.as_uri(), str(clone))
+    repo = discover(clone)
+    result = suggest_part(repo, read_head(repo).commit, Settings(), "0.4.1", seconds=60)
+    assert result.shallow and result.since is None
+    assert "shallow clone" in result.reason and "first release" not in result.reason
+    with pytest.raises(ReleaseError, match="cannot choose the part: 3 commits in this shallow clone"):
+        automatic_part(result)
+
+
+def test_a_commit_in_another_encoding_is_read_as_git_shows_it(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.1")
+    message = "feat: caf\u00e9 cr\u00e8me".encode("iso-8859-1")
+    (history.path / "message").write_bytes(message)
+    git(history.path, "-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-q", "--allow-empty", "-F", "message")
+    assert git(history.path, "log", "-1", "--format=%s").strip() == "feat: caf\u00e9 cr\u00e8me"
+    assert history.suggest().commits == {"feat": 1}
