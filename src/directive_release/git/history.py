@@ -261,6 +261,9 @@ def _rev_list(graph: _Graph, head: bytes, base: bytes, deadline: float) -> tuple
     False if the deadline cut it short (the list then holds what was read by then)."""
     uninteresting: set[bytes] = {base}
     seen: set[bytes] = {head, base}
+    # git marks through the parents of the commits this walk has parsed, not further (the
+    # graph may hold more, from the first walk): the same marks give git's very result.
+    parsed: set[bytes] = {head, base}
     queued: set[bytes] = set()
     order = 0
     queue: list[tuple[int, int, bytes]] = []
@@ -269,7 +272,7 @@ def _rev_list(graph: _Graph, head: bytes, base: bytes, deadline: float) -> tuple
         heapq.heappush(queue, (-graph.get(oid).date, order, oid))
         queued.add(oid)
     # How many queued commits are not (yet) uninteresting: everybody_uninteresting() is 0.
-    interesting = 0 if head in uninteresting else 1
+    interesting = 1
 
     def mark_parents_uninteresting(commit: _Commit) -> None:
         nonlocal interesting
@@ -281,9 +284,10 @@ def _rev_list(graph: _Graph, head: bytes, base: bytes, deadline: float) -> tuple
             uninteresting.add(oid)
             if oid in queued:
                 interesting -= 1
-            parsed = graph.commits.get(oid)  # git marks the parents of parsed commits only
-            if parsed is not None:
-                stack.extend(parsed.parents)
+            if oid in parsed:
+                stack.extend(graph.commits[oid].parents)
+
+    mark_parents_uninteresting(graph.commits[base])  # handle_commit() does it for ^base
 
     slop = _SLOP
     last_date: int | None = None  # the date of the last commit listed (TIME_MAX before any)
@@ -306,6 +310,7 @@ def _rev_list(graph: _Graph, head: bytes, base: bytes, deadline: float) -> tuple
                 if parent_id in queued:
                     interesting -= 1
             parent = graph.get(parent_id)
+            parsed.add(parent_id)
             if is_uninteresting:
                 mark_parents_uninteresting(parent)
             if parent_id in seen:
