@@ -630,3 +630,25 @@ def test_a_commit_in_another_encoding_is_read_as_git_shows_it(history: History) 
     git(history.path, "-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-q", "--allow-empty", "-F", "message")
     assert git(history.path, "log", "-1", "--format=%s").strip() == "feat: caf\u00e9 cr\u00e8me"
     assert history.suggest().commits == {"feat": 1}
+
+
+def test_a_corrupt_pack_degrades_to_patch(history: History) -> None:
+    history.commit("initial")
+    history.tag("v0.4.1")
+    history.commits("feat: a", "fix: b", "fix: c")
+    git(history.path, "gc", "-q")
+    pack = next((history.path / ".git" / "objects" / "pack").glob("*.pack"))
+    middle = git(history.path, "rev-parse", "HEAD~1").strip()
+    offset = next(int(line.split()[4]) for line in git(history.path, "verify-pack", "-v", str(pack.with_suffix(".idx"))).splitlines()
+                  if line.startswith(middle))
+    data = bytearray(pack.read_bytes())
+    for at in range(offset + 4, offset + 12):  # inside the object's deflated data
+        data[at] ^= 0xFF
+    pack.chmod(0o644)
+    pack.write_bytes(bytes(data))
+    assert subprocess.run(["git", "log"], cwd=history.path, capture_output=True).returncode != 0  # git fails too
+    result = history.suggest()
+    assert result.part == "patch" and result.unreadable
+    assert result.reason.startswith("could not read the history (")
+    with pytest.raises(ReleaseError, match="cannot choose the part: could not read the history"):
+        automatic_part(result)

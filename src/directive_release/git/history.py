@@ -34,6 +34,7 @@ import binascii
 import heapq
 import os
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from binascii import unhexlify
@@ -97,7 +98,11 @@ class _Graph:
     def get(self, oid: bytes) -> _Commit:
         commit = self.commits.get(oid)
         if commit is None:
-            commit = self.commits[oid] = self._parse(oid, self.reader.read_commit(oid))
+            try:
+                data = self.reader.read_commit(oid)
+            except (zlib.error, ValueError, IndexError, KeyError) as exc:  # a corrupt pack
+                raise RepositoryError(f"commit {oid.hex()}: cannot read it ({exc})") from exc
+            commit = self.commits[oid] = self._parse(oid, data)
         return commit
 
     def _parse(self, oid: bytes, data: bytes) -> _Commit:
