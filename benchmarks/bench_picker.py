@@ -18,7 +18,8 @@ Contenders, alternated run by run so that drift on a shared machine hits both al
   the floor issue 13 names: reading the same range with git, and loading the prompt library.
 
 Prints medians, the ratio (target: picker <= 2x the floor) and, for information, the
-suggestion's own time in-process (median).
+suggestion's own time in-process, and the time git/history.py and dulwich's ``get_walker``
+take to read the same range's messages (why git/history.py does not use dulwich).
 """
 
 from __future__ import annotations
@@ -144,6 +145,39 @@ def time_suggestion(repo: Path) -> float:
     return float(result.stdout)
 
 
+def time_history_readers(repo: Path) -> tuple[float, float]:
+    """Reading the messages of v1.0.0..HEAD, in a process of its own (imports not counted):
+    git/history.py (which also has to find v1.0.0), then dulwich's walker (told the tag)."""
+    code = (
+        "import time\n"
+        "from pathlib import Path\n"
+        "from directive_release.git.repo import discover, read_head\n"
+        "from directive_release.git.history import read_since_release\n"
+        "from directive_release.settings import Settings\n"
+        "from directive_release.suggest import ReleaseRules\n"
+        "from dulwich.repo import Repo\n"
+        "repo = discover(Path('.'))\n"
+        "head = read_head(repo).commit\n"
+        "rules = ReleaseRules(Settings())\n"
+        "start = time.perf_counter()\n"
+        "read = read_since_release(repo, head, tag_version=rules.tag_version, commit_version=rules.subject_version,\n"
+        "                          settled=lambda version: True, deadline=time.monotonic() + 60)\n"
+        "ours = time.perf_counter() - start\n"
+        "assert read.release.name == 'v1.0.0' and read.complete\n"
+        "start = time.perf_counter()\n"
+        "dulwich_repo = Repo('.')\n"
+        "messages = [entry.commit.message for entry in dulwich_repo.get_walker(\n"
+        "    include=[head.encode()], exclude=[dulwich_repo.get_peeled(b'refs/tags/v1.0.0')])]\n"
+        "theirs = time.perf_counter() - start\n"
+        "dulwich_repo.close()\n"
+        "assert len(messages) == len(read.commits), (len(messages), len(read.commits))\n"
+        "print(ours, theirs)\n"
+    )
+    result = subprocess.run([PYTHON, "-c", code], cwd=repo, env=ENV, check=True, capture_output=True, text=True)
+    ours, theirs = result.stdout.split()
+    return float(ours), float(theirs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9)
@@ -154,6 +188,7 @@ def main() -> int:
     picker: list[float] = []
     floor: list[float] = []
     suggestion: list[float] = []
+    readers: list[tuple[float, float]] = []
     screen = ""
     time_picker(repo)  # warm the page cache and .pyc files for both, untimed
     time_floor(repo)
@@ -162,6 +197,7 @@ def main() -> int:
         picker.append(elapsed)
         floor.append(time_floor(repo))
         suggestion.append(time_suggestion(repo))
+        readers.append(time_history_readers(repo))
     line = next((text for text in screen.splitlines() if "Suggestion:" in text), "")
     if "since v1.0.0" not in line:
         raise SystemExit(f"the suggestion does not name v1.0.0: {line!r}")
@@ -171,6 +207,10 @@ def main() -> int:
     print(f"  picker on screen (directive-release, pty)        {med_picker:7.3f}")
     print(f"  git log v1.0.0..HEAD + python -c 'import questionary' {med_floor:7.3f}")
     print(f"  the suggestion alone (in-process)                {statistics.median(suggestion):7.3f}")
+    ours = statistics.median(sample[0] for sample in readers)
+    theirs = statistics.median(sample[1] for sample in readers)
+    print(f"  reading v1.0.0..HEAD: git/history.py {ours:.3f}, dulwich get_walker {theirs:.3f}"
+          f" ({theirs / ours:.1f}x slower)")
     print(f"  ratio picker / floor  {ratio:5.2f}x  (target <= 2x: {'ok' if ratio <= 2 else 'MISSED'})")
     print(f"  {line.strip()}")
     return 0
