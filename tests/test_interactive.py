@@ -219,3 +219,18 @@ def test_nothing_to_release_still_preselects_patch(project: Project) -> None:
     assert "Suggestion: 2 commits since v0.4.1, all ci/docs \u2192 nothing to release (patch preselected)" in output
     assert "patch  0.4.1 \u2192 0.4.2  (suggested)" in output
     assert "Release 0.4.1 -> 0.4.2:" in output
+
+
+def test_part_auto_in_a_terminal_shows_the_suggestion_the_plan_and_asks(project: Project) -> None:
+    project.git("tag", "v0.4.1")
+    for message in ("fix: a", "feat: b"):
+        project.git("commit", "-q", "--allow-empty", "-m", message)
+    terminal = Terminal(project, "--part", "auto")
+    terminal.wait_for_confirmation()
+    terminal.press("y")
+    code, output = terminal.finish()
+    assert code == 0, output
+    assert "Bump which part?" not in output
+    assert "Suggestion: 2 commits since v0.4.1: 1 feat, 1 fix \u2192 minor" in output
+    assert output.index("Suggestion:") < output.index("Release 0.4.1 -> 0.5.0:") < output.index("(y/N)")
+    assert_released(project, "0.5.0")

@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,15 @@ def test_auto_counts_only_after_a_merged_release_pr(project: Project) -> None:
     summary = json.loads(result.stdout)
     assert summary["suggested_part"] == "patch" and summary["new_version"] == "0.4.2"
     assert summary["suggestion"].startswith('1 commit since "chore(release): v0.4.1 (#12)"')
+
+
+def test_auto_imports_neither_the_prompt_library_nor_dulwich(project: Project) -> None:
+    project.git("tag", "v0.4.1")
+    add_commits(project, "fix: a")
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "directive_release", "--part", "auto",
+                             "--dry-run", "--no-push"], cwd=project.path, capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=120)
+    assert result.returncode == 0, result.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert "directive_release.git.history" in imported  # the probe really saw the suggestion's path
+    assert not [name for name in imported if name.split(".")[0] in ("questionary", "prompt_toolkit", "dulwich")]
