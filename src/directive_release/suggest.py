@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from . import version as semver
@@ -254,7 +254,7 @@ def suggest_part(repo: Repository, head_commit: str, settings: Settings, current
 
     Advisory only: a history that cannot be read (a missing or corrupt object) gives patch
     and a reason saying so, never an error that stops the release. ``seconds`` bounds the
-    reading (0 reads the newest commit only).
+    reading (0 reads one batch of ``git.history.BATCH`` commits per walk).
     """
     from .git.history import read_since_release
 
@@ -280,9 +280,7 @@ def suggest_part(repo: Repository, head_commit: str, settings: Settings, current
     part = part_for(counts, current_version)
     draft = Suggestion(part=part, reason="", commits=counts, since=since, truncated=not read.complete,
                        no_effect=no_effect, shallow=read.shallow)
-    reason = describe(draft, read=read.read, seconds=read.seconds, settings=settings)
-    return Suggestion(part=part, reason=reason, commits=counts, since=since, truncated=not read.complete,
-                      no_effect=no_effect, shallow=read.shallow)
+    return replace(draft, reason=describe(draft, read=read.read, seconds=read.seconds, settings=settings))
 
 
 def automatic_part(suggestion: Suggestion) -> Part:
