@@ -652,3 +652,23 @@ def test_a_corrupt_pack_degrades_to_patch(history: History) -> None:
     assert result.reason.startswith("could not read the history (")
     with pytest.raises(ReleaseError, match="cannot choose the part: could not read the history"):
         automatic_part(result)
+
+
+def test_a_sha256_repository_packed_and_loose(tmp_path: Path) -> None:
+    path = tmp_path / "sha256"
+    git(tmp_path, "init", "-q", "--object-format=sha256", "-b", "main", str(path))
+    for message in ("initial",):
+        git(path, "commit", "-q", "--allow-empty", "-m", message)
+    git(path, "tag", "-a", "-m", "release", "v0.4.1")
+    git(path, "commit", "-q", "--allow-empty", "-m", "fix: a")
+    git(path, "switch", "-q", "-c", "topic")
+    git(path, "commit", "-q", "--allow-empty", "-m", "feat: b")
+    git(path, "switch", "-q", "main")
+    git(path, "merge", "-q", "--no-ff", "-m", "Merge branch 'topic'", "topic")
+    git(path, "gc", "-q")  # packed, annotated tag peeled in packed-refs
+    git(path, "commit", "-q", "--allow-empty", "-m", "perf: loose")
+    repo = discover(path)
+    assert repo.object_format == "sha256"
+    result = suggest_part(repo, read_head(repo).commit, Settings(), "0.4.1", seconds=60)
+    assert int(git(path, "rev-list", "--count", "v0.4.1..HEAD")) == 4
+    assert result.since == "v0.4.1" and result.commits == {"perf": 1, "feat": 1, "fix": 1, "merge": 1}
