@@ -194,8 +194,10 @@ def read_since_release(
             popped = popped[: popped.index(bytes.fromhex(release.commit))]
         return Since(release, _messages(graph, popped), complete, read,
                      time.monotonic() - started, graph.reached_shallow and release is None)
-    if head_id == bytes.fromhex(release.commit):
-        return Since(release, [], True, len(graph.commits), time.monotonic() - started)
+    at = popped.index(bytes.fromhex(release.commit))
+    if all(len(graph.commits[oid].parents) == 1 for oid in popped[:at]):
+        # One line of commits from HEAD down to the release: exactly what rev-list would list.
+        return Since(release, _messages(graph, popped[:at]), True, len(graph.commits), time.monotonic() - started)
     since, complete = _rev_list(graph, head_id, bytes.fromhex(release.commit), deadline)
     return Since(release, _messages(graph, since), complete, len(graph.commits), time.monotonic() - started)
 
