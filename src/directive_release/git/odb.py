@@ -3,7 +3,9 @@
 Reads loose objects and packs (v2 index, ofs/ref deltas), alternates and replace
 refs; writes loose objects exactly as git does (zlib-deflated ``<type> <size>\\0``
 + body, named by its hash, created read-only via a temporary file and a rename).
-No dulwich: a release on a large repository must not pay for its import.
+No dulwich: a release on a large repository must not pay for its import, and walking
+history (``read_commit``, for git/history.py) is 6-7x faster here than dulwich's walker
+over the same 20,000 commits (``benchmarks/bench_picker.py`` prints both).
 """
 
 from __future__ import annotations
