@@ -1,13 +1,11 @@
 """pyproject.toml edits: only the version's characters may change."""
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
 
 from directive_release.errors import ConfigError, PyprojectError
-from directive_release.pyproject import read, replace_version, version_line, write_atomically
+from directive_release.pyproject import read, replace_version, version_line
 
 CASES = [
     b'[project]\nname = "x"\nversion = "0.4.1"\n',
@@ -92,16 +90,6 @@ def test_settings_are_read_and_validated(tmp_path: Path) -> None:
     _write(tmp_path, b'[project]\nversion = "1.2.3"\n[tool.directive-release]\nremtoe = "upstream"\n')
     with pytest.raises(ConfigError, match="unknown key 'remtoe'; valid keys: base-branch, branch-prefix"):
         read(root)
-
-
-def test_write_atomically_keeps_mode(tmp_path: Path) -> None:
-    target = tmp_path / "pyproject.toml"
-    target.write_bytes(b"old")
-    os.chmod(target, 0o755)
-    write_atomically(target, b"new", 0o755)
-    assert target.read_bytes() == b"new"
-    assert stat.S_IMODE(target.stat().st_mode) == 0o755
-    assert [p.name for p in tmp_path.iterdir()] == ["pyproject.toml"]
 
 
 @pytest.mark.parametrize("raw", CASES)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .output import Console
     from . import release
-    from .release import Plan
+    from .release import Outcome, Plan
     from .suggest import Suggestion
     from .version import Part
 
@@ -157,12 +157,19 @@ def _say(text: str) -> None:
 
 def _recover(args: argparse.Namespace) -> int:
     from .git.repo import discover
-    from .journal import recover
+    from .release import RollbackFailed, recover
 
     repo = discover(_start_directory(args))
-    done = recover(repo)
-    summary = "; ".join(done) if done else "nothing needed undoing"
-    print(f"Recovered the interrupted release: {summary}. The repository is as it was before it.")
+    branch, report = recover(repo)
+    if report.problems:
+        raise RollbackFailed(f"--recover could not finish ({'; '.join(report.problems)}); fix that and run"
+                             " directive-release --recover again")
+    summary = "; ".join(report.done) if report.done else "nothing needed undoing"
+    if report.kept:
+        print(f"Recovered the interrupted release of {branch}: {summary}. Left as they are, because they"
+              f" changed since the release: {'; '.join(report.kept)}.")
+    else:
+        print(f"Recovered the interrupted release of {branch}: {summary}. The repository is as it was before it.")
     return EXIT_OK
 
 
@@ -221,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         console.line("Dry run: every check passed; nothing was changed.", "green")
         if args.json:
-            write_json(release_summary(plan, dry_run=True, suggestion=suggestion))
+            write_json(release_summary(plan, None, suggestion))
         return EXIT_OK
     if not args.yes:
         answer = _confirm(plan)
@@ -243,19 +250,35 @@ def run(args: argparse.Namespace) -> int:
         console.line(f"  {len(done)}. {description}")
 
     try:
-        release.apply(plan, on_step=progress)
+        outcome = release.apply(plan, on_step=progress)
     except release.RollbackFailed:
         raise
     except ReleaseError as exc:
-        raise type(exc)(f"{exc}; nothing was changed (every step was undone)") from exc
+        raise type(exc)(f"{exc}; {_undone(exc)}") from exc
     except OSError as exc:  # a full disk, an I/O error: undone like any failure, said in one line
-        raise ReleaseError(f"{_os_error_text(exc)}; nothing was changed (every step was undone)") from exc
+        raise ReleaseError(f"{_os_error_text(exc)}; {_undone(exc)}") from exc
     _STATE.phase = "released"
     _STATE.branch = plan.branch
-    _report(plan, console)
+    _report(plan, outcome, console)
     if args.json:
-        write_json(release_summary(plan, dry_run=False, suggestion=suggestion))
+        write_json(release_summary(plan, outcome, suggestion))
     return EXIT_OK
+
+
+def _kept(exc: BaseException) -> str:
+    report = getattr(exc, "undo_report", None)
+    return "; ".join(report.kept) if report is not None and report.kept else ""
+
+
+def _undone(exc: BaseException) -> str:
+    """What a failed release left: nothing, or all but what someone else changed meanwhile."""
+    report = getattr(exc, "undo_report", None)
+    kept = _kept(exc)
+    if kept:
+        return f"undone, except what changed meanwhile: {kept}"
+    if report is None or not report.done:
+        return "nothing was changed"
+    return "nothing was changed (every step was undone)"
 
 
 class _State:
@@ -311,10 +334,9 @@ def _confirm(plan: Plan) -> bool | None:
     return interactive.confirm(action)
 
 
-def _report(plan: Plan, console: Console) -> None:
-    commit = (plan.commit_id or "")[:7]
-    console.line(f"Done: {plan.branch} holds commit {commit} ({plan.message}).", "green")
-    if plan.pushed:
+def _report(plan: Plan, outcome: Outcome, console: Console) -> None:
+    console.line(f"Done: {plan.branch} holds commit {outcome.commit_id[:7]} ({plan.message}).", "green")
+    if outcome.pushed:
         console.line(f"Pushed to {plan.remote_name} ({plan.remote_display}), tracking {plan.remote_name}/{plan.branch}.")
         if plan.pull_request_url:
             console.line(f"Next: open the pull request: {plan.pull_request_url}", "bold")
@@ -333,6 +355,10 @@ def _start_directory(args: argparse.Namespace) -> "Path":
 
 def main(argv: "Sequence[str] | None" = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["init"]:  # `directive-release init`: its own parser, imported only when used
+        from .init import main as init_main
+
+        return init_main(arguments[1:])
     if arguments == ["--version"]:  # answered before argparse loads: scripts call it often
         print(f"{PROG} {__version__}")
         return EXIT_OK
@@ -352,14 +378,16 @@ def main(argv: "Sequence[str] | None" = None) -> int:
     except ReleaseError as exc:
         _say(f"{PROG}: {redact(str(exc))}")
         return exc.exit_code
-    except (KeyboardInterrupt, Interrupted):
+    except (KeyboardInterrupt, Interrupted) as exc:
         if _STATE.phase == "released":  # the release itself completed: only the report was cut short
             _say(f"{PROG}: interrupted while reporting; {_STATE.branch} was released")
             return EXIT_OK
         if _STATE.phase == "recovering":
             _say(f"{PROG}: interrupted; run directive-release --recover again to finish")
             return EXIT_INTERRUPTED
-        _say(f"{PROG}: interrupted; nothing was changed")
+        kept = _kept(exc)
+        _say(f"{PROG}: interrupted; " + (f"undone, except what changed meanwhile: {kept}" if kept
+                                         else "nothing was changed"))
         return EXIT_INTERRUPTED
     except OSError as exc:
         if _STATE.phase in ("planning", "applying"):

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .release import Plan
+    from .release import Outcome, Plan
     from .suggest import Suggestion
 
 # SGR parameters of the few styles we use.
@@ -78,7 +78,7 @@ class Console:
         return "\N{RIGHTWARDS ARROW}" if can_encode(self.human, "\N{RIGHTWARDS ARROW}") else "->"
 
 
-def release_summary(plan: Plan, *, dry_run: bool, suggestion: Suggestion | None = None) -> dict[str, Any]:
+def release_summary(plan: Plan, outcome: Outcome | None, suggestion: Suggestion | None = None) -> dict[str, Any]:
     """The ``--json`` object: what was (or, with --dry-run, would be) released.
 
     Keys are stable: old_version, new_version, branch, base_branch, message,
@@ -96,12 +96,12 @@ def release_summary(plan: Plan, *, dry_run: bool, suggestion: Suggestion | None 
         "branch": plan.branch,
         "base_branch": plan.settings.base_branch,
         "message": plan.message,
-        "commit": plan.commit_id,
+        "commit": None if outcome is None else outcome.commit_id,
         "remote": plan.remote_name,
         "remote_url": redact(plan.remote_display) if plan.remote_display else None,
-        "pushed": plan.pushed,
+        "pushed": outcome is not None and outcome.pushed,
         "pull_request_url": redact(plan.pull_request_url) if plan.pull_request_url else None,
-        "dry_run": dry_run,
+        "dry_run": outcome is None,
         "plan": [redact(line) for line in plan.describe()],
         "suggested_part": suggestion.part if suggestion is not None else None,
         "suggestion": suggestion.reason if suggestion is not None else None,

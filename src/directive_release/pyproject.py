@@ -8,7 +8,6 @@ might do) is refused rather than written.
 
 from __future__ import annotations
 
-import os
 import stat
 import tomllib
 from pathlib import Path
@@ -232,34 +231,3 @@ def version_line(raw: bytes) -> int:
         return 1
     start, _old_end, _new_end = _changed_span(raw, edited)
     return raw.count(b"\n", 0, start) + 1
-
-
-def _create_temporary(path: Path) -> tuple[int, str]:
-    """``tempfile.mkstemp`` beside ``path``: created exclusively, mode 0600, never through a link.
-    Written out because importing tempfile (random, shutil, bz2, lzma) costs ~4 ms of a release."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
-    for _attempt in range(100):
-        name = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.directive-release.tmp")
-        try:
-            return os.open(name, flags, 0o600), name
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name beside {path}")
-
-
-def write_atomically(path: Path, data: bytes, mode: int) -> None:
-    """Replace ``path`` with ``data`` in one rename, keeping its permission bits."""
-    fd, tmp_name = _create_temporary(path)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise

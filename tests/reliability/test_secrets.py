@@ -1,7 +1,8 @@
 """Secrets (issue 7, part 4): a sentinel credential never shows up, on any path.
 
 The sentinel is the password in the remote URL, the password a credential helper
-returns, or ``GITHUB_TOKEN`` (handed out by a helper, as CI set-ups do). Each
+returns, ``GITHUB_TOKEN`` (handed out by a helper, as CI set-ups do), or an
+``http.extraHeader`` auth header in ``.git/config``. Each
 source goes through success, a push rejected by a hook, a wrong password, an
 unreachable server, a crash (a corrupt object: the unexpected-error path with its
 log), ``--dry-run``, ``--json``, an interruption, and SIGKILL + ``--recover``.
@@ -12,6 +13,7 @@ project, the remote, HOME and the XDG directories are searched: the sentinel
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -27,8 +29,24 @@ from servers import GitHttpServer, make_bare, start_http_server
 from support import Project, git, make_project, run_cli
 
 SENTINEL = "s3cr3t-RELIABILITY-9d2e"
-FORMS = tuple(dict.fromkeys((SENTINEL, quote(SENTINEL, safe=""), SENTINEL.encode().hex())))
-SOURCES = ["url", "helper", "github-token"]
+
+
+def _base64_forms(secret: bytes) -> list[str]:
+    """The characters every base64 (and base64url) text holding ``secret`` contains, at each of the three
+    offsets it can have there: only the characters that depend on the secret's bytes alone."""
+    forms = []
+    for pad in range(3):
+        first = -(-8 * pad // 6)  # the first character whose 6 bits all come from the secret
+        last = (8 * (pad + len(secret)) - 6) // 6
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            forms.append(encode(b"\0" * pad + secret).decode("ascii")[first:last + 1])
+    return forms
+
+
+# Plain, URL-quoted, hex (either case) and base64 at any offset: a copy in any of these is a leak.
+FORMS = tuple(dict.fromkeys((SENTINEL, quote(SENTINEL, safe=""), SENTINEL.encode().hex(),
+                             SENTINEL.encode().hex().upper(), *_base64_forms(SENTINEL.encode()))))
+SOURCES = ["url", "helper", "github-token", "extra-header"]
 PUSH_STEP = 7  # lock, branch, switch, write, stage, commit, push, upstream
 
 
@@ -80,6 +98,13 @@ def _setup(tmp_path: Path, server: GitHttpServer, source: str, name: str) -> Set
     env = {"XDG_CACHE_HOME": str(home / "xdg-cache"), "XDG_CONFIG_HOME": str(home / "xdg-config")}
     if source == "url":
         project.git("remote", "add", "origin", server.url(f"{name}.git", userinfo=f"releaser:{SENTINEL}"))
+    elif source == "extra-header":
+        # The credential in .git/config as an auth header, as CI set-ups (actions/checkout) write it.
+        project.git("remote", "add", "origin", server.url(f"{name}.git"))
+        basic = base64.b64encode(f"releaser:{SENTINEL}".encode()).decode("ascii")
+        project.git("config", "http.extraHeader", f"Authorization: Basic {basic}")
+        # and the same secret as a bearer token for another host: plainly in the file, never sent
+        project.git("config", "http.https://ci.example.test/.extraHeader", f"Authorization: Bearer {SENTINEL}")
     else:
         project.git("remote", "add", "origin", server.url(f"{name}.git"))
         answer = "$GITHUB_TOKEN" if source == "github-token" else SENTINEL
@@ -179,7 +204,7 @@ def test_sentinel_never_leaks(http: GitHttpServer, tmp_path: Path, source: str) 
     counted = run_driver(["patch", "--yes"], cwd=probe.project.path, roots=[probe.project.path.parent],
                          log=points, env=probe.env)
     assert counted.returncode == 0, counted.stderr
-    at = next(n for n, line in enumerate(points.read_text().splitlines(), 1) if ".pyproject.toml." in line)
+    at = next(n for n, line in enumerate(points.read_text().splitlines(), 1) if line.endswith("work/pyproject.toml.lock"))
     setup = _setup(tmp_path, http, source, "crash")
     before = _occurrences(setup.roots)
     crashed = run_driver(["patch", "--yes"], cwd=setup.project.path, roots=[setup.project.path.parent], at=at,
@@ -199,6 +224,18 @@ def _corrupt_head_tree(project: Project) -> None:
     path = project.path / ".git" / "objects" / tree[:2] / tree[2:]
     path.chmod(0o644)
     path.write_bytes(b"not a zlib stream")
+
+
+def test_the_forms_find_every_encoding() -> None:
+    """Guard: each encoding of the sentinel inside longer text is found by one of the forms."""
+    payload = f"prefix-{SENTINEL}-suffix".encode()
+    for pad in range(4):
+        data = b"x" * pad + payload
+        encodings = [base64.b64encode(data), base64.urlsafe_b64encode(data), data.hex().encode(),
+                     data.hex().upper().encode(), quote(data.decode(), safe="").encode(), data]
+        for encoded in encodings:
+            assert any(form.encode() in encoded for form in FORMS), (pad, encoded)
+    assert not any(form.encode() in base64.b64encode(b"s3cr3t-RELIABILITY-0000") for form in FORMS[4:])
 
 
 def test_the_scan_finds_a_leak(http: GitHttpServer, tmp_path: Path) -> None:

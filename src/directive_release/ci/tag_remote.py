@@ -20,14 +20,16 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CredentialError, RemoteError
 from ..git.config import load_config
 from ..git.remote import Remote, parse_url, resolve_remote
-from ..git.repo import Repository
 from ..git.transport import RefUpdate, list_remote_refs, push
 from ..redact import register_secret
+
+if TYPE_CHECKING:
+    from ..git.tags import TagStore
 
 PEELED_SUFFIX = "^{}"
 DEFAULT_TIMEOUT = 60.0
@@ -71,10 +73,10 @@ def _with_credentials(url: str, creds: Credentials) -> str:
 class TagRemote:
     """One remote (a name from git config, or a URL/path), for one release tag."""
 
-    def __init__(self, repository: Repository, local: Any, remote: str, environ: Mapping[str, str],
+    def __init__(self, store: TagStore, remote: str, environ: Mapping[str, str],
                  timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.repository = repository
-        self.local = local  # dulwich Repo of the same work tree
+        self.store = store
+        self.repository = repository = store.repository
         self.environ = environ
         self.timeout = timeout
         self.config = load_config(repository, environ)
@@ -110,25 +112,16 @@ class TagRemote:
 
     def _peel(self, ref: str, sha: str) -> str:
         """The commit behind a remote tag object (file:// advertises no ``^{}`` entries)."""
-        from dulwich.object_store import peel_sha
-        from dulwich.repo import Repo
-
-        store = self.local.object_store
-        if sha.encode() not in store:
+        if not self.store.has_object(sha):
             parts = parse_url(self.remote.push_url)
             if parts.kind != "local":
                 raise RemoteError(
                     f"{self.shown} has {ref} at {sha[:12]} without saying which commit it tags;"
                     f" fetch it (git fetch {self.remote.name} tag {ref.removeprefix('refs/tags/')}) and re-run"
                 )
-            with Repo(parts.path) as remote_repo:
-                # Copy only the tag objects, so the local ref can match the remote's.
-                current = remote_repo.object_store[sha.encode()]
-                while current.type_name == b"tag":
-                    store.add_object(current)
-                    current = remote_repo.object_store[current.object[1]]
-                return current.id.decode()
-        return peel_sha(store, sha.encode())[1].id.decode()
+            # Copy only the tag objects, so the local ref can match the remote's.
+            return self.store.copy_tag_from(parts.path, sha)
+        return self.store.peel(sha)
 
     def _call(self, operation: Any) -> Any:
         try:

@@ -263,6 +263,11 @@ class IndexFile:
         return oid.hex() if len(oid) == self.hash_size else None
 
 
+def parse_index_bytes(path: Path, raw: bytes, *, hash_hex_length: int = 40) -> IndexFile:
+    """Parse index bytes held in memory (a copy kept for an undo), as :meth:`IndexFile.read` parses a file."""
+    return IndexFile._parse_quietly(path, raw, 0, hash_hex_length // 2)
+
+
 def _corrupt(path: Path, what: str) -> RepositoryError:
     return RepositoryError(
         f"{path}: index file is corrupt ({what}); rebuild it with: rm {path} && git reset"

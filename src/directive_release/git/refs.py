@@ -1,8 +1,14 @@
-"""Ref, HEAD, reflog and config writes through git's own lock-file protocol.
+"""Ref, HEAD and reflog writes through git's own lock-file protocol (:mod:`.lockfile`).
 
 Each write takes ``<file>.lock`` with O_EXCL (so a concurrent git, or a
-concurrent release, fails instead of racing), writes the new content there
-and renames it into place. A held lock becomes :class:`LockError`.
+concurrent release, fails instead of racing), checks the ref still holds what
+the caller expects, writes the new content there and renames it into place.
+
+No dulwich: ``dulwich.refs.DiskRefsContainer.set_if_equals`` does the same
+compare-and-swap, but importing ``dulwich.repo`` costs ~150 ms (notes/dulwich.md
+§3), more than the whole release takes on a small repository, and its reflog
+lines carry no ``checkout: moving from`` entry for HEAD as git writes them.
+tests/test_release.py compares every ref and reflog a release writes with git's.
 """
 
 from __future__ import annotations
@@ -11,115 +17,16 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from ..errors import LockError, RefExistsError, RepositoryError
+from ..errors import RefExistsError, RepositoryError
+from .lockfile import LockFile
 from .repo import Repository, packed_refs, read_ref
-
-
-class LockFile:
-    """``path.lock`` held exclusively until :meth:`commit` or :meth:`rollback`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock_path = path.with_name(path.name + ".lock")
-        self._fd: int | None = None
-        # Directories made for this lock (innermost last): removed again unless the commit uses them.
-        self._made_directories: list[Path] = []
-
-    def acquire(self) -> "LockFile":
-        self._made_directories = _make_parents(self.lock_path.parent)
-        try:
-            self._fd = os.open(self.lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError as exc:
-            self._remove_made_directories()
-            raise LockError(
-                f"{self.lock_path} exists: another git process seems to be running;"
-                " if none is, remove the file and try again"
-            ) from exc
-        except BaseException:
-            self._remove_made_directories()
-            raise
-        return self
-
-    def _remove_made_directories(self) -> None:
-        for directory in reversed(self._made_directories):
-            try:
-                directory.rmdir()
-            except OSError:
-                break  # not empty (someone else's ref appeared) or already gone
-        self._made_directories = []
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def write(self, data: bytes) -> None:
-        assert self._fd is not None
-        os.lseek(self._fd, 0, os.SEEK_SET)
-        os.ftruncate(self._fd, 0)
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-
-    def commit(self) -> None:
-        """Rename the lock over the target (the moment the change becomes visible)."""
-        assert self._fd is not None
-        fd, self._fd = self._fd, None
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.replace(self.lock_path, self.path)
-        except BaseException:
-            # A lock left behind would block every later git command: drop it, as git does.
-            self._unlink_lock()
-            raise
-        self._made_directories = []
-
-    def rollback(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-            self._unlink_lock()
-
-    def _unlink_lock(self) -> None:
-        try:
-            os.unlink(self.lock_path)
-        except FileNotFoundError:
-            pass
-        self._remove_made_directories()
-
-
-def _make_parents(directory: Path) -> list[Path]:
-    """``mkdir -p directory``; return the directories that did not exist, outermost first."""
-    missing: list[Path] = []
-    current = directory
-    while not current.is_dir():
-        missing.append(current)
-        current = current.parent
-    made: list[Path] = []
-    for path in reversed(missing):
-        try:
-            path.mkdir()
-        except FileExistsError:
-            continue  # made meanwhile by someone else: not ours to remove
-        except BaseException:
-            for done in reversed(made):
-                try:
-                    done.rmdir()
-                except OSError:
-                    break
-            raise
-        made.append(path)
-    return made
 
 
 def _ref_path(repo: Repository, ref: str) -> Path:
     return (repo.gitdir if ref == "HEAD" else repo.commondir) / ref
 
 
-def _log_path(repo: Repository, ref: str) -> Path:
+def log_path(repo: Repository, ref: str) -> Path:
     return (repo.gitdir if ref == "HEAD" else repo.commondir) / "logs" / ref
 
 
@@ -140,8 +47,9 @@ class ReflogIdentity(NamedTuple):
         )
 
 
-def _append_reflog(repo: Repository, ref: str, line: bytes) -> None:
-    path = _log_path(repo, ref)
+def append_reflog(repo: Repository, ref: str, line: bytes) -> None:
+    """Append one line to ``ref``'s reflog (HEAD and branches are logged, as git logs them by default)."""
+    path = log_path(repo, ref)
     if ref != "HEAD" and not ref.startswith("refs/heads/") and not path.exists():
         return  # git logs branches and HEAD by default (core.logAllRefUpdates)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -174,7 +82,7 @@ def create_ref(repo: Repository, ref: str, new: str, *, reflog: tuple[ReflogIden
     if reflog is not None:
         who, message = reflog
         try:
-            _append_reflog(repo, ref, who.line(zero_id(repo), new, message))
+            append_reflog(repo, ref, who.line(zero_id(repo), new, message))
         except BaseException:
             # git refuses a ref update whose reflog cannot be written: take the new ref back.
             delete_ref(repo, ref, expected=new)
@@ -186,7 +94,7 @@ def update_ref(repo: Repository, ref: str, new: str, *, old: str, reflog: tuple[
     _write_ref(repo, ref, new, old=old)
     if reflog is not None:
         who, message = reflog
-        _append_reflog(repo, ref, who.line(old, new, message))
+        append_reflog(repo, ref, who.line(old, new, message))
 
 
 def delete_ref(repo: Repository, ref: str, *, expected: str | None) -> None:
@@ -205,13 +113,13 @@ def delete_ref(repo: Repository, ref: str, *, expected: str | None) -> None:
     finally:
         lock.rollback()
     try:
-        _log_path(repo, ref).unlink()
+        log_path(repo, ref).unlink()
     except FileNotFoundError:
         pass
     # Like git, never remove the category itself (refs/heads may be empty when every branch is packed).
     category = ref.split("/")[1]
     _remove_empty_parents(path.parent, repo.commondir / "refs" / category)
-    _remove_empty_parents(_log_path(repo, ref).parent, repo.commondir / "logs" / "refs" / category)
+    _remove_empty_parents(log_path(repo, ref).parent, repo.commondir / "logs" / "refs" / category)
 
 
 def _remove_empty_parents(directory: Path, stop: Path) -> None:
@@ -243,6 +151,28 @@ def restore_file(path: Path, data: bytes | None) -> bool:
     return True
 
 
+def remove_appended(path: Path, offset: int, data: bytes, *, created: bool) -> bool:
+    """Take ``data`` back out of an append-only file (a reflog) where it was appended at ``offset``.
+
+    Lines appended after it (a git command run since) are kept. False if it is not there
+    (never appended, or the file was rewritten since: then it is not ours to edit).
+    """
+    try:
+        current = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    if current[offset:offset + len(data)] != data:
+        return False
+    if offset + len(data) == len(current):
+        if offset == 0 and created:
+            path.unlink()  # the release created it
+        else:
+            truncate_to(path, offset)
+    else:
+        restore_file(path, current[:offset] + current[offset + len(data):])
+    return True
+
+
 def truncate_to(path: Path, length: int | None) -> None:
     """Cut an append-only file (a reflog) back to ``length`` bytes (None: it did not exist)."""
     if length is None:
@@ -256,58 +186,25 @@ def truncate_to(path: Path, length: int | None) -> None:
         pass
 
 
-class FileSnapshot:
-    """A file's exact bytes (or absence), to put back under its lock on undo."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.data: bytes | None = path.read_bytes()
-        except FileNotFoundError:
-            self.data = None
-
-    def restore(self) -> None:
-        restore_file(self.path, self.data)
-
-    def restore_length(self) -> None:
-        """Truncate an append-only file (a reflog) back to its snapshot length."""
-        truncate_to(self.path, None if self.data is None else len(self.data))
+def read_symbolic_head(repo: Repository) -> str | None:
+    """The branch ref HEAD points at, or None when it is detached (or unreadable)."""
+    try:
+        data = (repo.gitdir / "HEAD").read_bytes().strip()
+    except FileNotFoundError:
+        return None
+    return data[4:].strip().decode("utf-8", "replace") if data.startswith(b"ref:") else None
 
 
-def set_head(repo: Repository, ref: str, *, old_commit: str, from_branch: str,
-             reflog: ReflogIdentity | None) -> None:
-    """Point HEAD at branch ``ref`` (symbolic), like ``git switch``, without touching files."""
+def set_symbolic_head(repo: Repository, ref: str) -> None:
+    """Point HEAD at branch ``ref`` under HEAD's lock, logging nothing (an undo's reflog edit is its own)."""
     lock = LockFile(_ref_path(repo, "HEAD")).acquire()
     try:
         lock.write(f"ref: {ref}\n".encode("utf-8"))
         lock.commit()
     finally:
         lock.rollback()
-    if reflog is not None:
-        to_branch = ref.removeprefix("refs/heads/")
-        _append_reflog(repo, "HEAD", reflog.line(old_commit, old_commit, f"checkout: moving from {from_branch} to {to_branch}"))
 
 
-def append_head_reflog(repo: Repository, who: ReflogIdentity, old: str, new: str, message: str) -> None:
-    _append_reflog(repo, "HEAD", who.line(old, new, message))
-
-
-def _config_quote(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"' if any(ch in value for ch in ' ;#"\\') else escaped
-
-
-def add_branch_upstream(repo: Repository, branch: str, remote: str) -> None:
-    """Append ``[branch "<branch>"] remote/merge`` to the repository's config, under its lock."""
-    path = repo.commondir / "config"
-    lock = LockFile(path).acquire()
-    try:
-        original = path.read_bytes()
-        section = (
-            f'[branch "{branch}"]\n\tremote = {_config_quote(remote)}\n\tmerge = refs/heads/{branch}\n'
-        ).encode("utf-8")
-        separator = b"" if not original or original.endswith(b"\n") else b"\n"
-        lock.write(original + separator + section)
-        lock.commit()
-    finally:
-        lock.rollback()
+def move_ref_back(repo: Repository, ref: str, *, from_id: str, to_id: str) -> None:
+    """Undo an update of ``ref``: from ``from_id`` back to ``to_id`` (its reflog goes with the ref)."""
+    _write_ref(repo, ref, to_id, old=from_id)

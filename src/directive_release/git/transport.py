@@ -461,11 +461,15 @@ def _one_line(text: str, limit: int = 300) -> str:
     return redact(line[:limit])
 
 
+class NothingSent(RemoteError):
+    """The push failed before anything was sent: the remote is as it was."""
+
+
 class _Unreachable(RemoteError):
     """No answer from the server at all (time-out, refused, unknown host)."""
 
 
-class NeverConnected(_Unreachable):
+class NeverConnected(_Unreachable, NothingSent):
     """The connection was never made (refused, unknown host): nothing can have reached the remote."""
 
 
@@ -596,7 +600,7 @@ def list_remote_refs(repo: Repository, config: GitConfig, remote: Remote, *, tim
     return _with_credentials(config, _locate(repo, url), timeout, environ, "listing refs of", where, ls)
 
 
-class _Refused(RemoteError):
+class _Refused(NothingSent):
     """The remote's current value is not the one the update was planned against."""
 
 
