@@ -672,3 +672,13 @@ def test_a_sha256_repository_packed_and_loose(tmp_path: Path) -> None:
     result = suggest_part(repo, read_head(repo).commit, Settings(), "0.4.1", seconds=60)
     assert int(git(path, "rev-list", "--count", "v0.4.1..HEAD")) == 4
     assert result.since == "v0.4.1" and result.commits == {"perf": 1, "feat": 1, "fix": 1, "merge": 1}
+
+
+@pytest.mark.parametrize("template", ["{version} released", "Release {version}", "\u00e9dition {version}"])
+def test_release_commit_templates_wherever_the_version_sits(history: History, template: str) -> None:
+    history.commit("initial")
+    subject = template.format(version="0.4.1")
+    release = history.commit(subject)
+    history.commit("feat: b")
+    result = history.suggest(settings=Settings(commit_message=template))
+    assert result.since == f'"{subject}" ({release[:7]})' and result.commits == {"feat": 1}

@@ -152,7 +152,11 @@ class ReleaseRules:
 
     def __init__(self, settings: Settings) -> None:
         self._tag = template_pattern(settings.tag_format)
-        message = template_pattern(settings.commit_message.split("\n", 1)[0].rstrip())
+        first_line = settings.commit_message.split("\n", 1)[0].rstrip()
+        message = template_pattern(first_line)
+        before = first_line.format(version=_HOLE).partition(_HOLE)[0]
+        # How a release's subject starts: the message's text before {version}, or a merge.
+        self.subject_starts: tuple[bytes, ...] | None = (before.encode("utf-8"), b"Merge ") if before else None
         self._message = re.compile(message.pattern + _PR_SUFFIX)
         branch = re.escape(settings.branch_prefix) + _SEMVER
         self._merges = (
@@ -267,6 +271,7 @@ def suggest_part(repo: Repository, head_commit: str, settings: Settings, current
             commit_version=rules.subject_version,
             settled=lambda version: current is not None and version >= current,
             deadline=time.monotonic() + seconds,
+            subject_starts=rules.subject_starts,
         )
     except (OSError, ReleaseError) as exc:
         detail = str(exc) or type(exc).__name__

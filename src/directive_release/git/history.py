@@ -167,6 +167,7 @@ def read_since_release(
     commit_version: Callable[[str], V | None],
     settled: Callable[[V], bool],
     deadline: float,
+    subject_starts: tuple[bytes, ...] | None = None,
 ) -> Since[V]:
     """The last release reachable from ``head`` and the commits since it, newest first.
 
@@ -176,7 +177,8 @@ def read_since_release(
     last one when ``settled(version)`` or when no tag at all has a higher version; otherwise
     an older one with a higher version replaces it (a stray lower tag is not the last
     release). ``deadline`` is a ``time.monotonic()`` value, looked at every ``BATCH`` commits.
-    Raises RepositoryError on a missing or malformed object.
+    ``subject_starts``, if given, are the only ways a release's subject can start (in UTF-8):
+    other subjects are not even decoded. Raises RepositoryError on a missing or malformed object.
     """
     started = time.monotonic()
     graph = _Graph(repo)
@@ -186,8 +188,15 @@ def read_since_release(
     def final(version: V) -> bool:
         return settled(version) or highest_tag is None or not highest_tag > version  # type: ignore[operator]
 
+    def version_of(raw: bytes) -> V | None:
+        if subject_starts is not None:
+            start = raw.find(b"\n\n") + 2
+            if start < 2 or not raw.startswith(subject_starts, start):
+                return None
+        return commit_version(subject(raw))
+
     head_id = bytes.fromhex(head)
-    release, complete, popped = _find_release(graph, head_id, tags, commit_version, final, deadline)
+    release, complete, popped = _find_release(graph, head_id, tags, version_of, final, deadline)
     if release is None or not complete:
         read = len(popped)
         if release is not None:  # out of time past a release that was not final: the commits up to it
@@ -211,7 +220,7 @@ def _find_release(
     graph: _Graph,
     head: bytes,
     tags: dict[bytes, tuple[V, str]],
-    commit_version: Callable[[str], V | None],
+    version_of: Callable[[bytes], V | None],
     final: Callable[[V], bool],
     deadline: float,
 ) -> tuple[Release[V] | None, bool, list[bytes]]:
@@ -227,7 +236,7 @@ def _find_release(
         _, _, oid = heapq.heappop(queue)
         popped.append(oid)
         commit = graph.commits[oid]
-        candidate = _release_of(graph, oid, commit, tags, commit_version)
+        candidate = _release_of(graph, oid, commit, tags, version_of)
         if candidate is not None and (found is None or candidate.version > found.version):  # type: ignore[operator]
             found = candidate
         if found is not None and final(found.version):
@@ -245,20 +254,20 @@ def _release_of(
     oid: bytes,
     commit: _Commit,
     tags: dict[bytes, tuple[V, str]],
-    commit_version: Callable[[str], V | None],
+    version_of: Callable[[bytes], V | None],
 ) -> Release[V] | None:
     candidates: list[Release[V]] = []
     tagged = tags.get(oid)
     if tagged is not None:
         candidates.append(Release(oid.hex(), tagged[0], "tag", tagged[1]))
-    title = subject(commit.raw)
-    version = commit_version(title)
+    version = version_of(commit.raw)
     if version is not None:
-        candidates.append(Release(oid.hex(), version, "merge" if len(commit.parents) > 1 else "commit", title))
+        kind = "merge" if len(commit.parents) > 1 else "commit"
+        candidates.append(Release(oid.hex(), version, kind, subject(commit.raw)))
     elif len(commit.parents) > 1:
-        version = commit_version(subject(graph.get(commit.parents[1]).raw))
+        version = version_of(graph.get(commit.parents[1]).raw)
         if version is not None:
-            candidates.append(Release(oid.hex(), version, "merge", title))
+            candidates.append(Release(oid.hex(), version, "merge", subject(commit.raw)))
     if not candidates:
         return None
     # A tag names the release better than a message does; the highest version wins.
