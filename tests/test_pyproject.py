@@ -53,8 +53,9 @@ def _write(tmp_path: Path, raw: bytes) -> Path:
     [
         (b'[project]\nversion = "1.02.3"\n', 'pyproject.toml:2: version "1.02.3" is not MAJOR.MINOR.PATCH (leading zero in minor)'),
         (b'[project]\nname = "x"\ndynamic = ["version"]\n', "dynamic"),
-        (b'[project]\nname = "x"\n', "has no version"),
-        (b'[project]\nversion = 1\n', "must be a string"),
+        (b'[project]\nname = "x"\n', 'pyproject.toml:1: [project] has no version; expected version = "MAJOR.MINOR.PATCH"'),
+        (b'[project]\nversion = "1.2"\n', 'pyproject.toml:2: version "1.2" is not MAJOR.MINOR.PATCH (expected 3 dot-separated numbers, found 2 parts); write "1.2.0"'),
+        (b'[project]\nversion = 1\n', 'pyproject.toml:2: version is an integer (1), not a string; expected version = "MAJOR.MINOR.PATCH" (in quotes)'),
         (b'[tool.x]\nversion = "1.2.3"\n', "no [project] table"),
         (b'[project\nversion = "1.2.3"\n', "pyproject.toml:1: invalid TOML"),
         (b'[project]\nversion = "1.2.3"\nname = "\xff"\n', "pyproject.toml:3: not valid UTF-8"),
@@ -77,7 +78,7 @@ def test_symlink_and_directory_refused(tmp_path: Path) -> None:
         read(tmp_path)
     (tmp_path / "pyproject.toml").unlink()
     (tmp_path / "pyproject.toml").mkdir()
-    with pytest.raises(PyprojectError, match="not a regular file"):
+    with pytest.raises(PyprojectError, match="is a directory, not a file"):
         read(tmp_path)
     (tmp_path / "pyproject.toml").rmdir()
     with pytest.raises(PyprojectError, match="not found"):

@@ -62,3 +62,30 @@ def test_good_ref_names_agree_with_git(name: str) -> None:
 
     assert ref_name_problem(name) is None
     assert subprocess.run(["git", "check-ref-format", name]).returncode == 0
+
+
+def test_version_files_are_kept_as_written() -> None:
+    entries = ["src/pkg/__init__.py", 'docs/conf.py:^release = "(?P<version>[^"]+)"']
+    assert settings_from_table({"version-files": entries}).version_files == tuple(entries)
+    assert settings_from_table(None).version_files == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (["a.py", "b/../a.py"], "lists a.py twice"),
+        (["a.py:"], 'must be "path" or "path:regex"'),
+        ([":x"], 'must be "path" or "path:regex"'),
+        (["a.py:["], "the pattern of a.py is not a valid regular expression"),
+        (["a.py:(\\d+)"], "the pattern of a.py has no (?P<version>...) group"),
+        ("a.py", "must be a list of strings"),
+        ([1], "must be a list of strings"),
+        (["/abs.py"], "must be a path relative to the project"),
+        (["a\\b.py"], "must be a path relative to the project"),
+        (["a\n.py"], "control character"),
+    ],
+)
+def test_bad_version_files(value: object, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_table({"version-files": value})
+    assert message in str(info.value) and "\n" not in str(info.value)

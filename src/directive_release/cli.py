@@ -173,7 +173,17 @@ def _recover(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# What the release path needs of the system: signal masks (pthread_sigmask), process
+# groups for hooks, POSIX shells for hooks and credential helpers as git runs them.
+UNSUPPORTED_PLATFORM = (
+    "releases run on Linux and macOS; Windows is not supported yet (signal masks, hooks and"
+    " credential helpers as git runs them need a POSIX system): run it in WSL"
+)
+
+
 def run(args: argparse.Namespace) -> int:
+    if sys.platform == "win32" or not hasattr(os, "killpg"):
+        raise ReleaseError(UNSUPPORTED_PLATFORM)
     from . import release
     from .output import Console, release_summary, write_json
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from . import version as semver
 from .settings import Settings, settings_from_table
 from .errors import PyprojectError
+from .sources import files
 
 FILENAME = "pyproject.toml"
 
@@ -49,81 +50,63 @@ def _display(path: Path, root: Path | None) -> str:
 
 
 def _decode(raw: bytes, display: str) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise PyprojectError(f"{display}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})") from exc
+    return files.decode(raw, display)
 
 
 def parse_toml(raw: bytes, display: str) -> dict[str, Any]:
-    text = _decode(raw, display)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        line = _line_from_toml_error(message)
-        raise PyprojectError(f"{display}:{line}: invalid TOML: {message}") from exc
-    except RecursionError as exc:  # tomllib recurses once per nested array or inline table
-        raise PyprojectError(f"{display}: invalid TOML: arrays or tables nested too deeply to read") from exc
-
-
-def _line_from_toml_error(message: str) -> int:
-    marker = "(at line "
-    if marker in message:
-        tail = message.split(marker, 1)[1]
-        digits = tail.split(",", 1)[0].strip()
-        if digits.isdigit():
-            return int(digits)
-    return 1
+    """Parse with the one safe parser: any failure is one line naming the file (and line)."""
+    return files.parse_toml(raw, display)
 
 
 def _static_version(data: dict[str, Any], display: str, raw: bytes | None = None) -> str:
     project = data.get("project")
     if not isinstance(project, dict):
-        raise PyprojectError(f"{display}:1: no [project] table; directive-release needs a PEP 621 [project].version")
+        message = semver.NO_PROJECT_TABLE if project is None else semver.not_a_table(project)
+        raise PyprojectError(f"{display}:1: {message}")
     dynamic = project.get("dynamic")
     if isinstance(dynamic, list) and "version" in dynamic:
+        if "version" in project:
+            raise PyprojectError(f"{display}:{_line_of(raw, 'dynamic')}: {semver.BOTH_STATIC_AND_DYNAMIC}")
         raise PyprojectError(
-            f"{display}: [project].dynamic lists \"version\"; directive-release needs a static version string"
+            f'{display}:{_line_of(raw, "dynamic")}: version is dynamic (dynamic = ["version"]); this command'
+            ' needs a static version = "MAJOR.MINOR.PATCH" in [project]'
         )
     if "version" not in project:
-        raise PyprojectError(f"{display}: [project] has no version; add version = \"0.1.0\"")
+        raise PyprojectError(f"{display}:{_line_of(raw, None)}: {semver.NO_VERSION}")
     value = project["version"]
     if not isinstance(value, str):
-        where = display if raw is None else f"{display}:{version_line(raw)}"
-        raise PyprojectError(
-            f"{where}: [project].version must be a string like \"1.2.3\", not {type(value).__name__}"
-        )
+        raise PyprojectError(f"{display}:{_line_of(raw, 'version')}: {semver.problem(value)}")
     return value
+
+
+def _line_of(raw: bytes | None, key: str | None) -> int:
+    """The line of ``[project].key`` (of ``[project]`` for None); 1 if unknown."""
+    if raw is None:
+        return 1
+    from .sources.toml_lines import key_lines
+
+    try:
+        lines = key_lines(raw.decode("utf-8"))
+    except (RecursionError, UnicodeDecodeError):
+        return 1
+    path = ("project", key) if key else ("project",)
+    return lines.get(path, lines.get(("project",), 1))
 
 
 def read(root: Path, *, display_root: Path | None = None) -> Pyproject:
     """Read and validate ``root/pyproject.toml``; every failure names the file (and line)."""
     path = root / FILENAME
     display = _display(path, display_root)
-    try:
-        info = path.lstat()
-    except FileNotFoundError as exc:
-        raise PyprojectError(f"{display}: not found; directive-release releases the project at the repository root") from exc
-    except OSError as exc:
-        raise PyprojectError(f"{display}: cannot read ({exc.strerror})") from exc
-    if stat.S_ISLNK(info.st_mode):
-        raise PyprojectError(f"{display}: is a symbolic link; refusing to edit through it")
-    if not stat.S_ISREG(info.st_mode):
-        raise PyprojectError(f"{display}: not a regular file")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PyprojectError(f"{display}: cannot read ({exc.strerror})") from exc
+    # Not through a symlink (it would be edited), never blocking, bounded: files.read_bytes.
+    raw = files.read_bytes(path, display, follow_symlinks=False)
+    info = path.lstat()
     data = parse_toml(raw, display)
     value = _static_version(data, display, raw)
     span = _version_span(raw, data, value)
     line = raw.count(b"\n", 0, span[0]) + 1 if span is not None else version_line(raw)
-    try:
-        semver.parse(value)
-    except semver.InvalidVersion as exc:
-        raise PyprojectError(f"{display}:{line}: {exc}") from exc
+    reason = semver.problem(value)
+    if reason is not None:
+        raise PyprojectError(f"{display}:{line}: {reason}")
     table = data.get("tool", {}).get("directive-release") if isinstance(data.get("tool"), dict) else None
     settings = settings_from_table(table, source=display)
     return Pyproject(path, raw, value, line, settings, stat.S_IMODE(info.st_mode), span)

@@ -7,6 +7,7 @@ valid keys.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any, Mapping, NamedTuple
 
 from .errors import ConfigError
@@ -21,6 +22,7 @@ class Settings(NamedTuple):
     tag_format: str = "v{version}"
     commit_message: str = "chore(release): v{version}"
     untracked_blocks: bool = False
+    version_files: tuple[str, ...] = ()
 
     def branch_for(self, version: str) -> str:
         return f"{self.branch_prefix}{version}"
@@ -51,6 +53,9 @@ def settings_from_table(table: Mapping[str, Any] | None, *, source: str = "pypro
         name = _KEYS.get(key)
         if name is None:
             raise ConfigError(f"{source}: [{TABLE}] unknown key {key!r}; valid keys: {valid_keys()}")
+        if key == "version-files":
+            values[name] = _check_version_files(source, value)
+            continue
         expected = bool if isinstance(Settings._field_defaults[name], bool) else str
         if type(value) is not expected and not (expected is str and isinstance(value, str)):
             raise ConfigError(
@@ -114,3 +119,33 @@ def _check_template(source: str, key: str, template: str) -> None:
         fields += 1
     if not fields:
         raise ConfigError(f"{source}: [{TABLE}] {key} must contain {{version}}: {template!r}")
+
+
+def _check_version_files(source: str, value: Any) -> tuple[str, ...]:
+    """``version-files``: a list of ``"path"`` or ``"path:regex"`` (regex with a ``version`` group),
+    each path relative to the project, listed once."""
+    where = f"{source}: [{TABLE}] version-files"
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f'{where} must be a list of strings like "src/pkg/__init__.py"; valid keys: {valid_keys()}')
+    seen: dict[str, str] = {}
+    for entry in value:
+        path, colon, pattern = entry.partition(":")
+        if not path or (colon and not pattern):
+            raise ConfigError(f'{where}: {entry!r} must be "path" or "path:regex" with a (?P<version>...) group')
+        _check_characters(source, "version-files", entry)
+        if path.startswith("/") or "\\" in path:
+            raise ConfigError(f"{where}: {path!r} must be a path relative to the project, with / separators")
+        normal = posixpath.normpath(path)
+        if normal in seen:
+            raise ConfigError(f"{where} lists {normal} twice ({seen[normal]!r} and {entry!r}); list each file once")
+        seen[normal] = entry
+        if colon:
+            import re
+
+            try:
+                compiled = re.compile(pattern, re.MULTILINE)
+            except (re.error, RecursionError, OverflowError) as exc:
+                raise ConfigError(f"{where}: the pattern of {path} is not a valid regular expression ({exc})") from None
+            if "version" not in compiled.groupindex:
+                raise ConfigError(f"{where}: the pattern of {path} has no (?P<version>...) group")
+    return tuple(value)

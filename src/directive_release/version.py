@@ -25,7 +25,19 @@ class InvalidVersion(ValueError):
     def __init__(self, text: str, reason: str) -> None:
         self.text = text
         self.reason = reason
-        super().__init__(f"version {_quote(text)} is not MAJOR.MINOR.PATCH ({reason})")
+        self.suggestion = _suggestion(text)
+        hint = f'; write "{self.suggestion}"' if self.suggestion else ""
+        super().__init__(f"version {_quote(text)} is not MAJOR.MINOR.PATCH ({reason}){hint}")
+
+
+def _suggestion(text: str) -> str | None:
+    """The version a short one means: "1.2" -> "1.2.0", "1" -> "1.0.0" (other mistakes say how to fix
+    them in their reason; a leading zero is not guessed away)."""
+    fields = text.split(".")
+    if 1 <= len(fields) < 3 and all(_ASCII_DIGITS.fullmatch(field) and (field == "0" or field[0] != "0")
+                                    for field in fields):
+        return ".".join(fields + ["0"] * (3 - len(fields)))
+    return None
 
 
 def _quote(text: str) -> str:
@@ -100,3 +112,73 @@ def is_valid(text: str) -> bool:
 
 def bump(text: str, part: Part) -> str:
     return str(parse(text).bump(part))
+
+
+# ------------------------------------------------------------ the one wording
+#
+# Every command that finds a bad version (the release, the pre-commit hook, the
+# CI helpers) prints these sentences, prefixed with ``path:line: ``.
+
+EXPECTED = 'version = "MAJOR.MINOR.PATCH"'
+NO_PROJECT_TABLE = f"no [project] table; expected [project] with {EXPECTED}"
+NO_VERSION = f"[project] has no version; expected {EXPECTED}"
+BOTH_STATIC_AND_DYNAMIC = 'version is both set and listed in dynamic (PEP 621 forbids that); remove "version" from dynamic'
+
+
+def not_a_table(value: object) -> str:
+    return f"project is {describe(value)}, not a table; expected [project] with {EXPECTED}"
+
+
+def problem(value: object) -> str | None:
+    """Why ``value`` (a parsed version) cannot be released, in the one wording; None when it can."""
+    if not isinstance(value, str):
+        return f"version is {describe(value)}, not a string; expected {EXPECTED} (in quotes)"
+    try:
+        parse(value)
+    except InvalidVersion as error:
+        return str(error) + _pep440_hint(value)
+    return None
+
+
+def _pep440_hint(text: str) -> str:
+    """Say what PEP 440 makes of a pre-/post-/dev-release, whose artefacts get a different name."""
+    try:
+        from packaging.version import InvalidVersion as NotPep440
+        from packaging.version import Version as Pep440Version
+    except ImportError:  # optional: the hook itself needs only the standard library
+        return ""
+    try:
+        normalised = Pep440Version(text)
+    except NotPep440:
+        return ""
+    suffixed = normalised.pre is not None or normalised.post is not None or normalised.dev is not None
+    if not suffixed or str(normalised) == text:
+        return ""
+    return f'; PEP 440 reads it as "{normalised}"'
+
+
+_TOML_TYPES = (
+    (bool, "a boolean"),
+    (str, "a string"),
+    (int, "an integer"),
+    (float, "a float"),
+    (list, "an array"),
+    (dict, "a table"),
+)
+
+
+def describe(value: object) -> str:
+    """A TOML-flavoured name for a parsed value, with the value when it is short."""
+    for python_type, name in _TOML_TYPES:
+        if isinstance(value, python_type):
+            break
+    else:  # datetime, date and time
+        name = f"a {type(value).__name__}"
+    if isinstance(value, list):
+        return "an array of tables" if value and all(isinstance(item, dict) for item in value) else name
+    if isinstance(value, dict):
+        return name
+    if isinstance(value, bool):
+        return f"{name} ({str(value).lower()})"
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    return f"{name} ({shown if len(shown) <= 40 else shown[:37] + '...'})"

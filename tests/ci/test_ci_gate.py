@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from ci_support import SENTINEL, StubResponse, StubServer, assert_no_secret, read_outputs, run_ci
 
-from directive_release.ci.cli import main
+from directive_release.ci.commands import main
 
 SHA = "9f2c1e0d8b7a6c5d4e3f2a1b0c9d8e7f6a5b4c3d"
 BEFORE = "1111111111111111111111111111111111111111"

@@ -29,7 +29,3 @@ def test_the_check_would_see_an_import(tmp_path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from dulwich.objects import Tag\n    import dulwich.repo\n")
     assert _imports_dulwich(probe) == [2, 3]
-
-
-def test_git_tags_is_where_the_tag_work_lives() -> None:
-    assert _imports_dulwich(PACKAGE / "git" / "tags.py")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ci_support import ROOT, SENTINEL, StubResponse, StubServer, assert_no_secret, read_outputs, run_ci, tool
 
-from directive_release.ci.cli import main
+from directive_release.ci.commands import main
 
 
 def _this_project(tmp_path: Path, built_dist: Path) -> tuple[Path, Path, list[str]]:

@@ -251,3 +251,28 @@ def test_git_s_hooks_env_overrides_caller_editor(project, tmp_path: Path) -> Non
     repo, config = ctx(project.path)
     run_hook(repo, config, "pre-push", ["origin", "url"], env={"GIT_EDITOR": "vim"})
     assert out.read_text() == "[vim]\n"  # only commit hooks get GIT_EDITOR=:
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat", "rb") as handle:  # a zombie is not alive
+        return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+
+
+def test_a_hook_that_times_out_is_stopped_with_everything_it_started(project, tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    write_hook(project.path / ".git" / "hooks" / "pre-commit",
+               f"#!/bin/sh\nsleep 300 &\necho $! >> {pids}\nsh -c 'sleep 300' &\necho $! >> {pids}\n"
+               f"echo $$ >> {pids}\nwait\n")
+    repo, config = ctx(project.path)
+    with pytest.raises(HookError, match="timed out after 1s"):
+        run_hook(repo, config, "pre-commit", timeout=1)
+    started = [int(line) for line in pids.read_text().split()]
+    assert len(started) == 3
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in started if _alive(pid)] == []

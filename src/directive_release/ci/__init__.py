@@ -2,7 +2,7 @@
 
 Modules, one job each:
 
-- ``cli``         argument parsing, one-line errors, secrets masked in all output.
+- ``commands``    the directive-release-ci command: argument parsing, one-line errors, secrets masked in all output.
 - ``gate``        is this push the merge of a release pull request? (``gate``)
 - ``github_api``  the GitHub REST API: GET (paginated lists), POST JSON, release asset uploads;
                   pinned version, strict errors, the token only to the API and its uploads host.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .config import parse_config
+from .config_syntax import parse_config
 from .lockfile import LockFile
 
 _HEADER = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)\s+"((?:[^"\\\n]|\\.)*)"\s*\]\s*(?:[#;].*)?$')

@@ -22,6 +22,10 @@ What git does (gitcredentials(7)) and what we do:
   also stores URL credentials, which would copy a token into a file).
 
 Every username/password learnt here is registered with :mod:`redact`.
+
+No dulwich: dulwich runs no credential helper at all (``get_credentials_from_store``
+exists but is unwired: jelmer/dulwich#873, #1827); tests/git/test_credentials.py
+runs the same helpers under ``git credential fill`` and under us.
 """
 
 from __future__ import annotations

@@ -20,6 +20,12 @@ environment under ``git commit``):
   git; a hook calling ``git`` finds its own).
 - Failure: a non-zero exit, a death by signal or an exec failure (missing
   interpreter, a directory) raise :class:`HookError`.
+
+No dulwich: ``dulwich.hooks`` ignores ``core.hooksPath``, looks in a linked
+worktree's own ``.git/worktrees/<name>/hooks``, raises on a non-executable hook,
+runs commit-msg in ``.git`` on a temporary file instead of ``COMMIT_EDITMSG`` and
+sets no ``GIT_INDEX_FILE`` (notes/dulwich.md §1); tests/git/test_hooks.py runs the
+same hooks under ``git commit`` and under us and compares what they saw.
 """
 
 from __future__ import annotations
@@ -174,6 +180,9 @@ def _start(repo: Repository, hook: Path, argv0: str, args: list[str], env: dict[
             stdin=subprocess.DEVNULL,
             stdout=2,  # git: stdout_to_stderr, so hook chatter never mixes with our output
             stderr=None,
+            # Its own process group, so a time-out or an interruption stops the hook and
+            # everything it started (linters, git) with one signal: no process-table walk.
+            process_group=0,
         )
 
     try:
@@ -188,58 +197,28 @@ def _start(repo: Repository, hook: Path, argv0: str, args: list[str], env: dict[
         raise HookError(f"{name} hook cannot be run ({reason}): {redact(str(hook))}") from None
 
 
-def _descendants(pid: int) -> list[int]:
-    """Children, grandchildren… of ``pid`` from /proc (empty where /proc is missing)."""
-    parents: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        parents.setdefault(int(fields[1]), []).append(int(entry))
-    found: list[int] = []
-    pending = [pid]
-    while pending:
-        for child in parents.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the hook and what it started, then SIGKILL whatever is left."""
-    victims = [process.pid, *_descendants(process.pid)]
-    _signal_all(victims, signal.SIGTERM)
+    """SIGTERM the hook's process group, then SIGKILL whatever is left of it."""
+    _signal_group(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + _KILL_GRACE_SECONDS
     while time.monotonic() < deadline:
-        if process.poll() is not None and not any(_alive(pid) for pid in victims[1:]):
+        if process.poll() is not None and not _group_alive(process.pid):
             return
         time.sleep(0.02)
-    _signal_all([pid for pid in victims[1:] if _alive(pid)], signal.SIGKILL)
-    if process.poll() is None:
-        process.kill()
+    _signal_group(process.pid, signal.SIGKILL)
     process.wait()
 
 
-def _signal_all(pids: list[int], sig: signal.Signals) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _alive(pid: int) -> bool:
+def _signal_group(group: int, sig: signal.Signals) -> None:
     try:
-        os.kill(pid, 0)
+        os.killpg(group, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
     except OSError:
         return False
     return True

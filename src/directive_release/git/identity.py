@@ -13,6 +13,12 @@ release commit must never carry a machine-made identity. Everything git
 itself accepts from configuration or environment is accepted, including its
 quirks (only ``author.email`` configured gives the committer an empty email,
 as git does).
+
+No dulwich: ``dulwich.porcelain``'s identity (``_get_user_identity``) ignores
+``author.*``/``committer.*``, ``user.useConfigOnly`` and ``includeIf "gitdir:"`` in
+global files, uses only the time zone of ``GIT_*_DATE``, and silently invents
+``user@hostname`` (notes/dulwich.md §1); tests/git/test_identity.py compares every
+case with ``git var GIT_AUTHOR_IDENT``/``GIT_COMMITTER_IDENT``.
 """
 
 from __future__ import annotations

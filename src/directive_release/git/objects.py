@@ -2,8 +2,8 @@
 
 Only the trees on the changed path are rewritten (O(depth), not O(repository)),
 which is what keeps a release on a 100,000-file repository as fast as on a
-small one. Objects are read and written by :mod:`.odb` (git's formats, no
-dulwich).
+small one. Objects are read and written by :mod:`.odb` (git's formats; why not
+dulwich is said there).
 """
 
 from __future__ import annotations

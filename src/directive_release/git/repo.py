@@ -1,6 +1,10 @@
 """Find a repository the way git does, and read what a release must check first.
 
-Pure file reads: no dulwich import here, so the read-only checks stay fast.
+No dulwich: ``dulwich.repo.Repo.discover`` follows neither ``commondir`` with git's
+rules for linked worktrees nor ``extensions.*`` (it opens repositories git refuses),
+and importing ``dulwich.repo`` costs ~150 ms (notes/dulwich.md §3). Pure file reads,
+tested against git in tests/test_release_refusals.py (bare, linked worktree, unknown
+extension) and tests/git/test_status_differential.py.
 """
 
 from __future__ import annotations
@@ -76,24 +80,15 @@ def _commondir_of(gitdir: Path) -> Path:
 
 
 def _read_config_values(config_path: Path) -> dict[str, str]:
-    """The handful of ``[core]``/``[extensions]`` keys discovery needs, stdlib only."""
-    values: dict[str, str] = {}
+    """The ``[core]``/``[extensions]`` keys discovery needs, read by git's own grammar
+    (:func:`.config.parse_config`, the one config reader; the release loads it anyway)."""
+    from .config_syntax import parse_config
+
     try:
-        text = config_path.read_text(encoding="utf-8", errors="replace")
+        text = config_path.read_bytes().decode("utf-8", "surrogateescape")
     except OSError:
-        return values
-    section = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("["):
-            section = line[1:].split("]", 1)[0].strip().split(" ", 1)[0].lower()
-            continue
-        key, _, value = line.partition("=")
-        value = value.split("#", 1)[0].split(";", 1)[0].strip().strip('"')
-        values[f"{section}.{key.strip().lower()}"] = value if _ else "true"
-    return values
+        return {}
+    return {key: "true" if value is None else value for key, value, _line in parse_config(text, str(config_path))}
 
 
 def discover(start: Path) -> Repository:

@@ -16,6 +16,12 @@
 
 Programs are run directly (no shell) and found on ``PATH``; their output is
 never shown unless signing fails, then as one redacted line.
+
+No dulwich: ``dulwich.signature``'s GPG vendor runs ``gpg --detach-sign --armor``
+with the default key (git signs as the committer when ``user.signingKey`` is
+unset), never checks ``SIG_CREATED``, and reads ``gpg.*`` through dulwich's config
+stack (which differs from git's, see :mod:`.config`); tests/git/test_signing.py
+verifies our signatures with ``git log --show-signature`` / ``git verify-commit``.
 """
 
 from __future__ import annotations
