@@ -8,7 +8,7 @@ questionary's import. This module reads through :meth:`.odb.ObjectReader.read_co
 each pack opened and its index mapped once, commit objects only (never a tree or a blob),
 the next object in the pack tried first. dulwich's walker also differs in behaviour: it
 stops at nothing but a count or excluded commits, while the last release has to be found
-on the way; and the commits since it must be git's own (``tests/test_history.py`` checks
+on the way; and the commits since it must be git's own (``tests/git/test_history.py`` checks
 them, in order, against ``git log`` on random histories with clock skew).
 
 Two walks, both in git's order (newest committer date first, ties in the order reached):

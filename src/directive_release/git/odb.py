@@ -10,7 +10,7 @@ needs a fraction of that. Every object we write is checked by ``git fsck --stric
 tests/test_release.py; tests/git/test_odb.py compares blob, tree and commit ids with git's.
 Walking history (``read_commit``, for git/history.py) is 5-7x faster here than dulwich's
 walker over the same 20,000 commits (``benchmarks/bench_picker.py`` prints both);
-tests/test_history.py holds the walk to ``git log``.
+tests/git/test_history.py holds the walk to ``git log``.
 """
 
 from __future__ import annotations
