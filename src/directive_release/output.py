@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
     from .release import Outcome, Plan
+    from .suggest import Suggestion
 
 # SGR parameters of the few styles we use.
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -77,14 +78,16 @@ class Console:
         return "\N{RIGHTWARDS ARROW}" if can_encode(self.human, "\N{RIGHTWARDS ARROW}") else "->"
 
 
-def release_summary(plan: Plan, outcome: Outcome | None) -> dict[str, Any]:
+def release_summary(plan: Plan, outcome: Outcome | None, suggestion: Suggestion | None = None) -> dict[str, Any]:
     """The ``--json`` object: what was (or, with --dry-run, would be) released.
 
     Keys are stable: old_version, new_version, branch, base_branch, message,
     commit (full id, null on a dry run), remote and remote_url (null with
     --no-push), pushed, pull_request_url (GitHub remotes, else null), dry_run,
     files (each file the release changes: path, line, old and new line), plan (the step
-    lines, as --dry-run prints them, without their indentation).
+    lines, as --dry-run prints them, without their indentation), suggested_part and
+    suggestion (the part the commits since the last release call for and the one line
+    that says why; null unless the run computed them, as --part auto does).
     """
     from .redact import redact
 
@@ -103,6 +106,8 @@ def release_summary(plan: Plan, outcome: Outcome | None) -> dict[str, Any]:
         "files": [{"path": edit.path, "line": edit.line, "old": edit.old_line.strip(), "new": edit.new_line.strip()}
                   for edit in plan.edits],
         "plan": [redact(line.strip()) for line in plan.describe()],
+        "suggested_part": suggestion.part if suggestion is not None else None,
+        "suggestion": suggestion.reason if suggestion is not None else None,
     }
 
 
