@@ -79,6 +79,18 @@ class ObjectReader:
         self.directories = _object_directories(repo.commondir / "objects")
         self._packs: list[_Pack] | None = None
         self._replacements: dict[bytes, bytes] | None = None
+        self.objects_read = 0  # every read() counted: the push tests assert what a push costs
+
+    def contains(self, oid: bytes) -> bool:
+        """Is ``oid`` here (loose or in a pack)? An index look-up, nothing is inflated."""
+        text = oid.hex()
+        for directory in self.directories:
+            if os.path.exists(directory / text[:2] / text[2:]):
+                return True
+        if any(pack.offset_of(oid) is not None for pack in self.packs):
+            return True
+        self._packs = None  # a pack may have appeared since we listed them
+        return any(pack.offset_of(oid) is not None for pack in self.packs)
 
     def commit_tree(self, commit: str) -> str:
         data = self.read_typed(bytes.fromhex(commit), "commit")
@@ -93,6 +105,7 @@ class ObjectReader:
         return data
 
     def read(self, oid: bytes) -> tuple[str, bytes]:
+        self.objects_read += 1
         found = self._read_loose(oid)
         if found is not None:
             return found

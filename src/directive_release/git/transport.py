@@ -1,9 +1,21 @@
 """ls-remote and push over file://, git://, ssh:// and http(s):// with dulwich, like git.
 
+dulwich parts used: its clients (``GitClient.get_refs`` and ``send_pack``: the
+protocol, capabilities, report-status) and its pack writer. Not used: the pack
+dulwich's ``Repo.generate_pack_data`` would build, which unpacks every object of
+every local pack to look for deltas (O(repository) per push, issue 13); the
+``generate_pack_data`` callback given to ``send_pack`` is :mod:`.pack`'s instead,
+read through :mod:`.odb`: the objects ``git rev-list --objects <new> --not
+<remote's refs>`` lists, found along changed paths only, written as full objects
+(``tests/git/test_push_pack.py`` checks them with ``git index-pack --strict``,
+``git fsck --strict`` and the object count of the received pack).
+
 What dulwich leaves to the caller and this module does (see notes/dulwich.md):
 
 - Server rejections do not raise: every ``ref_status`` entry is checked, and a
-  ref the remote did not confirm is confirmed by listing the remote again.
+  ref the remote did not confirm is confirmed by listing the remote again. On
+  file:// dulwich's in-process compare-and-swap of each ref is the confirmation
+  (it reports only failures), so a push contacts the remote once, as git's does.
 - No time-outs: git:// sockets get ``timeout`` per operation, ssh pipes are read
   and written with ``select`` and the same bound, http uses urllib3's
   connect/read time-outs with retries off (a retried read would double the wait).
@@ -56,6 +68,7 @@ from ..errors import CredentialError, RemoteError
 from ..redact import redact, register_secret
 from . import credentials
 from .config import GitConfig
+from .odb import ObjectReader
 from .remote import Remote, UrlParts, parse_url, strip_userinfo
 from .repo import Repository
 
@@ -630,11 +643,12 @@ def push(repo: Repository, config: GitConfig, remote: Remote, updates: Sequence[
     environ = os.environ if env is None else env
     url = remote.push_url
     where = _where(remote, url)
-    local = repo.dulwich()
-    missing = [u.new for u in updates if u.new is not None and u.new.encode() not in local.object_store]
+    reader = ObjectReader(repo)
+    missing = [u.new for u in updates if u.new is not None and not reader.contains(bytes.fromhex(u.new))]
     if missing:
         raise RemoteError(f"cannot push: object {missing[0]} is not in the local repository")
     messages: list[bytes] = []
+    wanted_refs: dict[bytes, bytes] = {}
 
     def progress(data: bytes | str) -> None:
         messages.append(data.encode("utf-8", "replace") if isinstance(data, str) else data)
@@ -652,18 +666,29 @@ def push(repo: Repository, config: GitConfig, remote: Remote, updates: Sequence[
                     f" {expected} (it changed since it was checked); fetch and retry"
                 )
             wanted[update.ref.encode("utf-8")] = update.new.encode("ascii") if update.new else ZERO_SHA
+        wanted_refs.clear()
+        wanted_refs.update(wanted)
         return wanted
+
+    def generate_pack_data(have: Any, want: Any, *, ofs_delta: bool = False,
+                           progress: Any = None) -> tuple[int, Iterator[Any]]:
+        """Exactly what the remote lacks, read along changed paths (see :mod:`.pack`)."""
+        from .pack import plan_push, unpacked_objects
+
+        plan = plan_push(reader, [bytes.fromhex(oid.decode("ascii")) for oid in want],
+                         [bytes.fromhex(oid.decode("ascii")) for oid in have])
+        last_plan.append(plan)
+        return len(plan.objects), unpacked_objects(reader, plan.objects)
 
     def send(connection: _Connection) -> Any:
         path: str | bytes = connection.path
         if isinstance(connection.client, LocalGitClient):
             path = connection.path.encode("utf-8")
-        return connection.client.send_pack(path, update_refs, local.generate_pack_data, progress=progress)
+        return connection.client.send_pack(path, update_refs, generate_pack_data, progress=progress)
 
-    try:
-        result = _with_credentials(config, _locate(repo, url), timeout, environ, "push to", where, send)
-    finally:
-        local.close()
+    del last_plan[:]
+    connection_kind = parse_url(_locate(repo, url)).kind
+    result = _with_credentials(config, _locate(repo, url), timeout, environ, "push to", where, send)
     statuses: dict[bytes, str | None] = result.ref_status or {}
     for name, reason in statuses.items():
         if reason is not None:
@@ -671,9 +696,19 @@ def push(repo: Repository, config: GitConfig, remote: Remote, updates: Sequence[
             raise RemoteError(
                 f"push of {name.decode('utf-8', 'replace')} to {where} rejected: {redact(reason)}{detail}"
             )
+    if connection_kind == "local" and result.ref_status is not None:
+        # dulwich's LocalGitClient moved each ref in-process with a compare-and-swap
+        # (``set_if_equals``) and lists only the refs it failed to move: every other
+        # ref it was asked to move is confirmed; listing the remote again would be a
+        # second look-up git's push does not make.
+        statuses = {name: None for name in wanted_refs} | statuses
     unconfirmed = [u for u in updates if u.ref.encode("utf-8") not in statuses]
     if unconfirmed:
         _confirm(repo, config, remote, unconfirmed, timeout, environ, where)
+
+
+# The plan of the last push's pack (tests count what it read and sent); one entry per pack built.
+last_plan: list[Any] = []
 
 
 def _remote_detail(messages: list[bytes]) -> str:
