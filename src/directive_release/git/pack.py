@@ -110,6 +110,8 @@ class _Walker:
             if not self.reader.contains(oid):
                 return None
             kind, data = self.reader.read(oid)
+            if kind == "commit" and oid not in self._commits:
+                self._commits[oid] = _parse_commit(data, self.hash_size)  # read once
             if kind != "tag":
                 return kind, oid
             if sent is not None:
@@ -151,6 +153,23 @@ class _Walker:
             enqueue(oid)
         found: list[bytes] = []
         popped: set[bytes] = set()
+
+        def mark(start: bytes) -> None:
+            """``start`` is on the remote, and so is every ancestor of it the walk has expanded
+            (git's ``mark_parents_uninteresting``): a commit first reached from the new side."""
+            nonlocal interesting_queued
+            stack = [start]
+            while stack:
+                oid = stack.pop()
+                if oid in on_remote:
+                    continue
+                on_remote.add(oid)
+                if oid in queued and oid not in popped:
+                    interesting_queued -= 1
+                if oid in popped:
+                    commit = self._commits.get(oid)
+                    if commit is not None:
+                        stack.extend(commit.parents)
         slop = _SLOP
         while heap:
             if interesting_queued == 0:
@@ -163,10 +182,7 @@ class _Walker:
             assert commit is not None
             if oid in on_remote:
                 for parent in commit.parents:
-                    if parent not in on_remote:
-                        on_remote.add(parent)
-                        if parent in queued and parent not in popped:
-                            interesting_queued -= 1
+                    mark(parent)
                     enqueue(parent)
                 continue
             interesting_queued -= 1
