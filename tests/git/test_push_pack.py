@@ -357,3 +357,39 @@ def test_release_contacts_the_git_daemon_twice(tmp_path: Path) -> None:
         text = log.read_text(errors="replace")
     assert text.count("Connection from") - before == 2
     assert text.count("Request upload-pack") == 1 and text.count("Request receive-pack") == 1
+
+
+def test_file_push_reads_no_pack_on_either_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """file:// runs the receiving side in-process: dulwich's store used to name every pack the
+    remote has (reading all their object ids) before moving the new one in."""
+    import dulwich.pack
+
+    opened: list[str] = []
+    for cls in (dulwich.pack.Pack, dulwich.pack.PackData, dulwich.pack.FilePackIndex):
+        original = cls.__init__
+
+        def counting(self, *args, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+            opened.append(str(args[0]) if args else "")
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    project = _deep_project(tmp_path / "p", 100)
+    assert project.remote is not None
+    project.git("gc", "-q")
+    for index in range(3):  # the remote holds several packs
+        _commit_files(project, {f"more/{index}.txt": f"{index}\n"}, f"more {index}")
+        project.git("push", "-q", "origin", "main")
+        git(project.remote, "repack", "-q")
+    assert len(_packs(project.remote)) >= 3
+    before = _packs(project.remote)
+    tip = _head(project)
+    new = _commit_files(project, {"src/d3/e3/f3.txt": "changed\n"}, "one change")
+    repo = discover(project.path)
+    config = load_config(repo)
+    push(repo, config, resolve_remote(config, "origin"), [RefUpdate(BRANCH, None, new)])
+    assert opened == []
+    (pack,) = _packs(project.remote) - before
+    assert sorted(_pack_ids(pack)) == sorted(_oracle(project.path, [new], [tip]))
+    assert oct(pack.stat().st_mode & 0o777) == oct(0o444)
+    assert not list((project.remote / "objects" / "pack").glob("tmp_*"))
+    git(project.remote, "fsck", "--strict")

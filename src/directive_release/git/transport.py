@@ -392,6 +392,59 @@ class _HttpClient(Urllib3HttpGitClient):
         self.pool_manager.clear()
 
 
+class _LocalClient(LocalGitClient):
+    """dulwich's in-process file:// client; the received pack is moved in by :func:`_move_in_pack`.
+
+    dulwich's ``DiskObjectStore.add_pack_data`` ends in ``_complete_pack``, which computes
+    the name of every pack the remote already has (``Pack.name()`` reads all their object
+    ids) to skip a duplicate: a push to a remote whose pack holds 500k objects read 500k
+    ids. Everything else (refs read, compare-and-swap of each ref) is dulwich's own.
+    """
+
+    @classmethod
+    def _open_repo(cls, path: str | bytes) -> Any:
+        opened = super()._open_repo(path)
+        store = opened.thing.object_store
+        store.add_pack_data = lambda count, records, progress=None: _move_in_pack(store, count, records)
+        return opened
+
+
+def _move_in_pack(store: Any, count: int, records: Iterator[Any]) -> None:
+    """Write the pack with dulwich's writer into ``objects/pack`` as git's index-pack does:
+    ``tmp_pack_*``, then ``pack-<checksum>.pack`` and, last (it makes the pack visible), its
+    ``.idx`` (v2), both read-only."""
+    from dulwich.pack import write_pack_data, write_pack_index
+
+    if count == 0:
+        return
+    fd, temporary = tempfile.mkstemp(dir=store.pack_dir, prefix="tmp_pack_")
+    index_temporary = None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            entries, checksum = write_pack_data(handle.write, records, store.object_format, num_records=count)
+            handle.flush()
+            if store.fsync_object_files:
+                os.fsync(handle.fileno())
+        base = os.path.join(store.pack_dir, "pack-" + checksum.hex())
+        fd, index_temporary = tempfile.mkstemp(dir=store.pack_dir, prefix="tmp_idx_")
+        with os.fdopen(fd, "wb") as handle:
+            write_pack_index(handle, sorted((sha, offset, crc) for sha, (offset, crc) in entries.items()),
+                             checksum, version=2)
+        for name in (temporary, index_temporary):
+            os.chmod(name, 0o444)
+        os.replace(temporary, base + ".pack")
+        temporary = None
+        os.replace(index_temporary, base + ".idx")
+        index_temporary = None
+    finally:
+        for name in (temporary, index_temporary):
+            if name is not None:
+                try:
+                    os.unlink(name)
+                except OSError:
+                    pass
+
+
 # --- building a client ------------------------------------------------------------------
 
 
@@ -424,7 +477,7 @@ def _connect(config: GitConfig, url: str, timeout: float, env: Mapping[str, str]
     parts = parse_url(url)
     if parts.kind == "local":
         path = os.path.expanduser(parts.path)
-        return _Connection(LocalGitClient(quiet=True), path, url, parts)
+        return _Connection(_LocalClient(quiet=True), path, url, parts)
     if parts.kind == "git":
         client: GitClient = _TimeoutTCPGitClient(parts.host, parts.port, timeout)
         return _Connection(client, parts.path, url, parts)
