@@ -93,7 +93,9 @@ def reset(repo: Path) -> None:
     for ref in git(repo, "for-each-ref", "--format=%(refname)", "refs/heads/release", "refs/tags").split():
         git(repo, "update-ref", "-d", ref)
     git(repo, "reset", "-q", "--hard", "main")
-    main_commit = git(repo, "rev-list", "--max-parents=0", "HEAD").strip()
+    marker = repo / ".git" / "bench-main"  # main as built (repositories with history)
+    main_commit = (marker.read_text().strip() if marker.exists()
+                   else git(repo, "rev-list", "--max-parents=0", "HEAD").strip())
     if git(repo, "rev-parse", "HEAD").strip() != main_commit:
         git(repo, "reset", "-q", "--hard", main_commit)
     git(repo, "status", "--porcelain")
@@ -300,6 +302,7 @@ def build_bigpack_repo(objects: int) -> Path:
         raise SystemExit("git fast-import failed")
     git(repo, "reset", "-q", "--hard", "main")
     git(repo, "status", "--porcelain")
+    (repo / ".git" / "bench-main").write_text(git(repo, "rev-parse", "main"))
     (repo / ".git" / "bench-ready").write_text("")
     return repo
 

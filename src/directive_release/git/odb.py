@@ -83,11 +83,11 @@ class ObjectReader:
 
     def contains(self, oid: bytes) -> bool:
         """Is ``oid`` here (loose or in a pack)? An index look-up, nothing is inflated."""
-        text = oid.hex()
-        for directory in self.directories:
-            if os.path.exists(directory / text[:2] / text[2:]):
-                return True
         if any(pack.offset_of(oid) is not None for pack in self.packs):
+            return True
+        text = oid.hex()
+        name = f"{os.sep}{text[:2]}{os.sep}{text[2:]}"
+        if any(os.path.exists(f"{directory}{name}") for directory in self.directories):
             return True
         self._packs = None  # a pack may have appeared since we listed them
         return any(pack.offset_of(oid) is not None for pack in self.packs)
