@@ -44,7 +44,6 @@ import select
 import signal
 import socket
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
@@ -66,7 +65,6 @@ from dulwich.protocol import ZERO_SHA, Protocol
 
 from ..errors import CredentialError, RemoteError
 from ..redact import redact, register_secret
-from . import credentials
 from .config import GitConfig
 from .odb import ObjectReader
 from .remote import Remote, UrlParts, parse_url, strip_userinfo
@@ -226,6 +224,8 @@ class _StderrFile:
     """The ssh process's stderr, kept in a temp file so a chatty ssh can never block."""
 
     def __init__(self) -> None:
+        import tempfile  # only for ssh: shutil, random, bz2 and lzma come with it
+
         self.file = tempfile.TemporaryFile()
 
     def readlines(self) -> list[bytes]:
@@ -417,8 +417,12 @@ def _move_in_pack(store: Any, count: int, records: Iterator[Any]) -> None:
 
     if count == 0:
         return
-    fd, temporary = tempfile.mkstemp(dir=store.pack_dir, prefix="tmp_pack_")
-    index_temporary = None
+    def create(prefix: str) -> tuple[int, str]:
+        name = os.path.join(store.pack_dir, f"{prefix}{os.getpid()}_{os.urandom(6).hex()}")
+        return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), name
+
+    fd, temporary = create("tmp_pack_")
+    index_temporary: str | None = None
     try:
         with os.fdopen(fd, "wb") as handle:
             entries, checksum = write_pack_data(handle.write, records, store.object_format, num_records=count)
@@ -426,7 +430,7 @@ def _move_in_pack(store: Any, count: int, records: Iterator[Any]) -> None:
             if store.fsync_object_files:
                 os.fsync(handle.fileno())
         base = os.path.join(store.pack_dir, "pack-" + checksum.hex())
-        fd, index_temporary = tempfile.mkstemp(dir=store.pack_dir, prefix="tmp_idx_")
+        fd, index_temporary = create("tmp_idx_")
         with os.fdopen(fd, "wb") as handle:
             write_pack_index(handle, sorted((sha, offset, crc) for sha, (offset, crc) in entries.items()),
                              checksum, version=2)
@@ -577,6 +581,8 @@ def _with_credentials(config: GitConfig, url: str, timeout: float, env: Mapping[
     try:
         return _run(connection, operation, action, where, timeout)
     except HTTPUnauthorized:
+        from . import credentials  # only after a 401 (its imports cost a release without one)
+
         if connection.credential_source == "url":
             raise CredentialError(
                 f"{action} {where}: authentication failed with the credentials in the remote URL;"
