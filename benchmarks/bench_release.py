@@ -308,17 +308,22 @@ def build_bigpack_repo(objects: int) -> Path:
 
 
 def timed_rss(argv: list[str], cwd: Path) -> tuple[float, int]:
-    """(seconds, peak resident KiB of the child and the children it waited for)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    errors = process.stderr.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"benchmark command failed: {argv}\n{errors.decode(errors='replace')}")
-    return elapsed, usage.ru_maxrss
+    """(seconds, peak resident KiB of the command and the children it waited for).
+
+    Measured by GNU time (``/usr/bin/time -f %M``), not by our own wait4: a child forked
+    from this process starts with this process's resident set as its high-water mark
+    (Linux folds the pre-exec image into ru_maxrss), which would add the benchmark's own
+    ~20-30 MiB to every contender."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *argv], cwd=cwd, env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - start
+        if result.returncode != 0:
+            raise SystemExit(f"benchmark command failed: {argv}\n{result.stderr}")
+        return elapsed, int(report.read().split()[-1])
 
 
 def run_memory(objects: int, runs: int) -> None:
@@ -338,6 +343,9 @@ def run_memory(objects: int, runs: int) -> None:
             for name, argv in tools.items():
                 reset_push(repo, bare)
                 samples.setdefault(name, []).append(timed_rss(argv, repo))
+                pushed = git(bare, "for-each-ref", f"refs/heads/{BRANCH}").strip() != ""
+                if pushed != ("--no-push" not in argv):
+                    raise SystemExit(f"{name}: the remote {'has' if pushed else 'lacks'} {BRANCH}")
         reset_push(repo, bare)
         samples["git sequence (push, file://)"] = []
         for _ in range(runs):
