@@ -224,6 +224,7 @@ def measure_push(repo: Path, bare: Path, url: str, runs: int) -> dict[str, float
     tools: dict[str, Callable[[], float]] = {
         "directive-release (push)": lambda: timed([*OURS, "--part", "patch", "--yes"], repo),
         "git sequence (push)": lambda: timed([GIT_SEQUENCE_PUSH], repo, shell=True),
+        "directive-release --no-push": lambda: timed([*OURS, "--part", "patch", "--yes", "--no-push"], repo),
     }
     samples: dict[str, list[float]] = {}
     try:
@@ -231,8 +232,9 @@ def measure_push(repo: Path, bare: Path, url: str, runs: int) -> dict[str, float
             for name, run in tools.items():
                 reset_push(repo, bare)
                 samples.setdefault(name, []).append(run())
-                if git(bare, "rev-parse", "--verify", "-q", f"refs/heads/{BRANCH}").strip() == "":
-                    raise SystemExit(f"{name}: the remote did not receive {BRANCH}")
+                pushed = git(bare, "for-each-ref", f"refs/heads/{BRANCH}").strip() != ""
+                if pushed != ("--no-push" not in name):
+                    raise SystemExit(f"{name}: the remote {'has' if pushed else 'lacks'} {BRANCH}")
     finally:
         reset_push(repo, bare)
         git(repo, "remote", "remove", "origin")
@@ -255,10 +257,21 @@ def run_push(sizes: list[int], transports: list[str], runs: int) -> None:
                 print(f"    release / git sequence           {verdict(ratio, 1.3 if size < 50_000 else 1.0)}")
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
+
+        def push_cost(size: int, transport: str) -> float:
+            med = results[(size, transport)]
+            return med["directive-release (push)"] - med["directive-release --no-push"]
+
         for transport in transports:
             growth = (results[(large, transport)]["directive-release (push)"]
                       / results[(small, transport)]["directive-release (push)"])
-            print(f"growth with push over {transport}: {large + 1:,} / {small + 1:,} files {verdict(growth, 1.5)}")
+            git_growth = (results[(large, transport)]["git sequence (push)"]
+                          / results[(small, transport)]["git sequence (push)"])
+            print(f"growth over {transport}, {large + 1:,} / {small + 1:,} files: whole release with push"
+                  f" {verdict(growth, 1.5)}; git's sequence {git_growth:.2f}x")
+            small_cost, large_cost = push_cost(small, transport), push_cost(large, transport)
+            print(f"  the push's own cost (with push - --no-push): {small_cost * 1000:.0f} ms -> "
+                  f"{large_cost * 1000:.0f} ms {verdict(large_cost / small_cost, 1.5) if small_cost > 0 else ''}")
 
 
 # --- peak memory on a repository with a big pack ----------------------------------------------------
