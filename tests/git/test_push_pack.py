@@ -393,3 +393,52 @@ def test_file_push_reads_no_pack_on_either_side(tmp_path: Path, monkeypatch: pyt
     assert oct(pack.stat().st_mode & 0o777) == oct(0o444)
     assert not list((project.remote / "objects" / "pack").glob("tmp_*"))
     git(project.remote, "fsck", "--strict")
+
+
+def test_remote_ahead_with_objects_we_lack_and_an_annotated_tag(tmp_path: Path) -> None:
+    """Tips the remote advertises that we do not have are skipped, as git skips them."""
+    project = _deep_project(tmp_path / "p", 30)
+    assert project.remote is not None
+    tip = _head(project)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", project.remote.as_uri(), str(other))
+    (other / "theirs.txt").write_text("theirs\n")
+    git(other, "add", "theirs.txt")
+    git(other, "commit", "-q", "-m", "theirs")
+    git(other, "push", "-q", "origin", "HEAD:refs/heads/theirs")
+    new = _commit_files(project, {"src/d2/e2/f2.txt": "ours\n"}, "ours")
+    project.git("tag", "-a", "v9.9.9", "-m", "annotated release tag")
+    tag = _head(project, "refs/tags/v9.9.9")
+    _strict_receiver(project.remote)
+    with start_git_daemon(tmp_path / "daemon") as daemon:
+        served = daemon.base_path / "r.git"
+        shutil.copytree(project.remote, served)
+        repo = discover(project.path)
+        config = load_config(repo)
+        before = _packs(served)
+        push(repo, config, resolve_remote(config, daemon.url()),
+             [RefUpdate(BRANCH, None, new), RefUpdate("refs/tags/v9.9.9", None, tag)])
+    assert git(served, "rev-parse", "refs/tags/v9.9.9").strip() == tag
+    (pack,) = _packs(served) - before
+    assert sorted(_pack_ids(pack)) == sorted(_oracle(project.path, [new, tag], [tip]))
+    git(served, "fsck", "--strict")
+
+
+def test_push_from_a_shallow_clone(tmp_path: Path) -> None:
+    """The shallow boundary's parents are not here: they are taken as on the remote, as git does."""
+    project = _deep_project(tmp_path / "p", 30)
+    assert project.remote is not None
+    for index in range(3):
+        _commit_files(project, {f"h{index}.txt": f"{index}\n"}, f"history {index}")
+    project.git("push", "-q", "origin", "main")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", project.remote.as_uri(), str(shallow))
+    (shallow / "new.txt").write_text("new\n")
+    git(shallow, "add", "new.txt")
+    git(shallow, "commit", "-q", "-m", "from a shallow clone")
+    new = git(shallow, "rev-parse", "HEAD").strip()
+    repo = discover(shallow)
+    config = load_config(repo)
+    push(repo, config, resolve_remote(config, "origin"), [RefUpdate(BRANCH, None, new)])
+    assert git(project.remote, "rev-parse", BRANCH).strip() == new
+    git(project.remote, "fsck", "--strict")
