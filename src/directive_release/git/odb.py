@@ -84,6 +84,18 @@ class ObjectReader:
         self._replacements: dict[bytes, bytes] | None = None
         self._following: tuple[_Pack, int] | None = None  # where the object after the last commit read starts
         self._hash = None  # hashlib's constructor for the repository's object hash, on first use
+        self.objects_read = 0  # every read() counted: the push tests assert what a push costs
+
+    def contains(self, oid: bytes) -> bool:
+        """Is ``oid`` here (loose or in a pack)? An index look-up, nothing is inflated."""
+        if any(pack.offset_of(oid) is not None for pack in self.packs):
+            return True
+        text = oid.hex()
+        name = f"{os.sep}{text[:2]}{os.sep}{text[2:]}"
+        if any(os.path.exists(f"{directory}{name}") for directory in self.directories):
+            return True
+        self._packs = None  # a pack may have appeared since we listed them
+        return any(pack.offset_of(oid) is not None for pack in self.packs)
 
     def commit_tree(self, commit: str) -> str:
         data = self.read_typed(bytes.fromhex(commit), "commit")
@@ -158,6 +170,7 @@ class ObjectReader:
         return body
 
     def read(self, oid: bytes) -> tuple[str, bytes]:
+        self.objects_read += 1
         found = self._read_loose(oid)
         if found is not None:
             return found
