@@ -15,6 +15,20 @@ and prints medians and the ratios the speed issue targets:
 3. release on 100k files <= 5.5x its 20k time;
 4. ``--help``/``--version`` <= 2.5x ``python -c pass``.
 
+With push (issue 13), the flow a user runs: ``--part patch --yes`` against the git
+binary's sequence (``git status --porcelain -uno``, ``git ls-remote``, ``git checkout
+-b``, edit, ``git add``, ``git commit``, ``git push -u``), over file://, ``git daemon``
+and smart HTTP (``git http-backend`` behind the tests' stdlib server, started here on
+127.0.0.1), each contender alternately against the same bare remote:
+
+5. with push on 20k files <= 1.3x the git sequence over each transport; on 100k <= 1.0x;
+   its cost on 100k <= 1.5x its cost on 20k;
+6. peak memory (ru_maxrss of the child, from wait4) of a release with push <= 1.5x the same
+   release with ``--no-push``, on a repository whose one pack holds >= 500k objects
+   (built once with ``git fast-import``, cached under benchmarks/.cache/).
+
+``--sections`` picks what runs (default ``local,push,memory``): ``local`` is 1-4 above.
+
 Machines are noisy: only ratios of medians from the same run mean anything.
 """
 
@@ -79,7 +93,9 @@ def reset(repo: Path) -> None:
     for ref in git(repo, "for-each-ref", "--format=%(refname)", "refs/heads/release", "refs/tags").split():
         git(repo, "update-ref", "-d", ref)
     git(repo, "reset", "-q", "--hard", "main")
-    main_commit = git(repo, "rev-list", "--max-parents=0", "HEAD").strip()
+    marker = repo / ".git" / "bench-main"  # main as built (repositories with history)
+    main_commit = (marker.read_text().strip() if marker.exists()
+                   else git(repo, "rev-list", "--max-parents=0", "HEAD").strip())
     if git(repo, "rev-parse", "HEAD").strip() != main_commit:
         git(repo, "reset", "-q", "--hard", main_commit)
     git(repo, "status", "--porcelain")
@@ -147,12 +163,240 @@ def verdict(ratio: float, limit: float, *, at_most: bool = True) -> str:
     return f"{ratio:6.2f}x  (target {'<=' if at_most else '>='} {limit}x: {'ok' if ok else 'MISSED'})"
 
 
+# --- with push (issue 13) ----------------------------------------------------------------------
+
+SERVED = CACHE / "served"  # bare remotes, served by git daemon and http-backend from here
+BRANCH = "release/v1.0.1"
+GIT_SEQUENCE_PUSH = GIT_SEQUENCE.replace(
+    "git checkout -q -b", "git ls-remote origin >/dev/null && git checkout -q -b"
+) + f" && git push -q -u origin {BRANCH}"
+
+
+def bare_remote(repo: Path, name: str) -> Path:
+    """``git clone --bare`` of ``repo`` (main only), cached; objects hard-linked as git does locally."""
+    bare = SERVED / f"{name}.git"
+    if not (bare / "bench-ready").exists():
+        shutil.rmtree(bare, ignore_errors=True)
+        SERVED.mkdir(parents=True, exist_ok=True)
+        git(SERVED, "clone", "-q", "--bare", str(repo), str(bare))
+        git(bare, "config", "http.receivepack", "true")
+        (bare / "bench-ready").write_text("")
+    return bare
+
+
+def reset_push(repo: Path, bare: Path) -> None:
+    """``reset`` plus: no release branch on the remote, no tracking ref, no upstream config."""
+    reset(repo)
+    for ref in git(repo, "for-each-ref", "--format=%(refname)", "refs/remotes").split():
+        git(repo, "update-ref", "-d", ref)
+    subprocess.run(["git", "config", "--remove-section", f"branch.{BRANCH}"], cwd=repo, env=ENV,
+                   capture_output=True)
+    for ref in git(bare, "for-each-ref", "--format=%(refname)", "refs/heads/release", "refs/tags").split():
+        git(bare, "update-ref", "-d", ref)
+
+
+def _servers():  # -> contextmanager yielding {transport: url-maker}
+    from contextlib import ExitStack, contextmanager
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from servers import start_git_daemon, start_http_server  # the tests' real servers
+
+    @contextmanager
+    def started(transports: list[str]):
+        with ExitStack() as stack:
+            urls: dict[str, Callable[[Path], str]] = {}
+            if "file" in transports:
+                urls["file"] = lambda bare: bare.as_uri()
+            if "git" in transports:
+                daemon = stack.enter_context(start_git_daemon(SERVED))
+                urls["git"] = lambda bare, d=daemon: d.url(bare.name)
+            if "http" in transports:
+                server = stack.enter_context(start_http_server(SERVED))
+                urls["http"] = lambda bare, s=server: s.url(bare.name)
+            yield urls
+
+    return started
+
+
+def measure_push(repo: Path, bare: Path, url: str, runs: int) -> dict[str, float]:
+    git(repo, "remote", "remove", "origin") if "origin" in git(repo, "remote").split() else None
+    git(repo, "remote", "add", "origin", url)
+    tools: dict[str, Callable[[], float]] = {
+        "directive-release (push)": lambda: timed([*OURS, "--part", "patch", "--yes"], repo),
+        "git sequence (push)": lambda: timed([GIT_SEQUENCE_PUSH], repo, shell=True),
+        "directive-release --no-push": lambda: timed([*OURS, "--part", "patch", "--yes", "--no-push"], repo),
+    }
+    samples: dict[str, list[float]] = {}
+    try:
+        for _ in range(runs):
+            for name, run in tools.items():
+                reset_push(repo, bare)
+                samples.setdefault(name, []).append(run())
+                pushed = git(bare, "for-each-ref", f"refs/heads/{BRANCH}").strip() != ""
+                if pushed != ("--no-push" not in name):
+                    raise SystemExit(f"{name}: the remote {'has' if pushed else 'lacks'} {BRANCH}")
+    finally:
+        reset_push(repo, bare)
+        git(repo, "remote", "remove", "origin")
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    medians.update({f"{name} (min)": min(values) for name, values in samples.items()})
+    return medians
+
+
+def run_push(sizes: list[int], transports: list[str], runs: int) -> None:
+    results: dict[tuple[int, str], dict[str, float]] = {}
+    with _servers()(transports) as urls:
+        for size in sizes:
+            repo = build_repo(size)
+            bare = bare_remote(repo, f"remote-{size}")
+            for transport in transports:
+                med = measure_push(repo, bare, urls[transport](bare), runs)
+                results[(size, transport)] = med
+                ratio = med["directive-release (push)"] / med["git sequence (push)"]
+                print(f"\n{size + 1:,} files, push over {transport}, median of {runs} (seconds):")
+                for name, value in med.items():
+                    if not name.endswith("(min)"):
+                        print(f"  {name:30s} {value:7.3f}   (fastest {med[name + ' (min)']:.3f})")
+                print(f"    release / git sequence           {verdict(ratio, 1.3 if size < 50_000 else 1.0)}")
+                fastest = med["directive-release (push) (min)"] / med["git sequence (push) (min)"]
+                print(f"    the same, fastest runs           {fastest:6.2f}x  (less exposed to other load)")
+    if len(sizes) >= 2:
+        small, large = sizes[0], sizes[-1]
+
+        def push_cost(size: int, transport: str) -> float:
+            med = results[(size, transport)]
+            return med["directive-release (push)"] - med["directive-release --no-push"]
+
+        for transport in transports:
+            growth = (results[(large, transport)]["directive-release (push)"]
+                      / results[(small, transport)]["directive-release (push)"])
+            git_growth = (results[(large, transport)]["git sequence (push)"]
+                          / results[(small, transport)]["git sequence (push)"])
+            print(f"growth over {transport}, {large + 1:,} / {small + 1:,} files: whole release with push"
+                  f" {verdict(growth, 1.5)}; git's sequence {git_growth:.2f}x")
+            small_cost, large_cost = push_cost(small, transport), push_cost(large, transport)
+            print(f"  the push's own cost (with push - --no-push): {small_cost * 1000:.0f} ms -> "
+                  f"{large_cost * 1000:.0f} ms {verdict(large_cost / small_cost, 1.5) if small_cost > 0 else ''}")
+
+
+# --- peak memory on a repository with a big pack ----------------------------------------------------
+
+
+def build_bigpack_repo(objects: int) -> Path:
+    """~``objects`` objects in one pack, from ``git fast-import``: 2,000 files in 100 folders and
+    commits that each change two of them (2 blobs, 3 trees, 1 commit); the work tree is small so
+    that the pack, not the stat loop, is what a release on it meets."""
+    repo = CACHE / f"repo-bigpack-{objects}"
+    if (repo / ".git" / "bench-ready").exists():
+        return repo
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    process = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, env=ENV, stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    out = process.stdin
+    files, folders = 2000, 100
+    commits = max(1, (objects - files - folders - 2) // 6)
+    stamp = 1_600_000_000
+    lines = [b"commit refs/heads/main\n", b"committer Bench <bench@example.test> %d +0000\n" % stamp,
+             b"data 7\ninitial\n"]
+    for number in range(files):
+        body = b"value = %d\n" % number
+        lines.append(b"M 644 inline d%d/f%d.py\ndata %d\n%s\n" % (number % folders, number, len(body), body))
+    body = PYPROJECT.encode()
+    lines.append(b"M 644 inline pyproject.toml\ndata %d\n%s\n" % (len(body), body))
+    out.write(b"".join(lines))
+    for commit in range(commits):
+        first, second = (commit * 2) % files, (commit * 2 + 1 + folders // 2) % files
+        chunk = [b"commit refs/heads/main\n",
+                 b"committer Bench <bench@example.test> %d +0000\n" % (stamp + commit + 1),
+                 b"data 7\nchange\n"]
+        for number in (first, second):
+            body = b"value = %d\nrevision = %d\n" % (number, commit)
+            chunk.append(b"M 644 inline d%d/f%d.py\ndata %d\n%s\n" % (number % folders, number, len(body), body))
+        out.write(b"".join(chunk))
+    out.close()
+    if process.wait() != 0:
+        raise SystemExit("git fast-import failed")
+    git(repo, "reset", "-q", "--hard", "main")
+    git(repo, "status", "--porcelain")
+    (repo / ".git" / "bench-main").write_text(git(repo, "rev-parse", "main"))
+    (repo / ".git" / "bench-ready").write_text("")
+    return repo
+
+
+def timed_rss(argv: list[str], cwd: Path) -> tuple[float, int]:
+    """(seconds, peak resident KiB of the command and the children it waited for).
+
+    Measured by GNU time (``/usr/bin/time -f %M``), not by our own wait4: a child forked
+    from this process starts with this process's resident set as its high-water mark
+    (Linux folds the pre-exec image into ru_maxrss), which would add the benchmark's own
+    ~20-30 MiB to every contender."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *argv], cwd=cwd, env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - start
+        if result.returncode != 0:
+            raise SystemExit(f"benchmark command failed: {argv}\n{result.stderr}")
+        return elapsed, int(report.read().split()[-1])
+
+
+def run_memory(objects: int, runs: int) -> None:
+    repo = build_bigpack_repo(objects)
+    packed = sum(int(line.split()[1]) for line in git(repo, "count-objects", "-v").splitlines()
+                 if line.startswith("in-pack:"))
+    bare = bare_remote(repo, f"remote-bigpack-{objects}")
+    git(repo, "remote", "remove", "origin") if "origin" in git(repo, "remote").split() else None
+    git(repo, "remote", "add", "origin", bare.as_uri())
+    samples: dict[str, list[tuple[float, int]]] = {}
+    tools = {
+        "release with push (file://)": [*OURS, "--part", "patch", "--yes"],
+        "release --no-push": [*OURS, "--part", "patch", "--yes", "--no-push"],
+    }
+    try:
+        for _ in range(runs):
+            for name, argv in tools.items():
+                reset_push(repo, bare)
+                samples.setdefault(name, []).append(timed_rss(argv, repo))
+                pushed = git(bare, "for-each-ref", f"refs/heads/{BRANCH}").strip() != ""
+                if pushed != ("--no-push" not in argv):
+                    raise SystemExit(f"{name}: the remote {'has' if pushed else 'lacks'} {BRANCH}")
+        reset_push(repo, bare)
+        samples["git sequence (push, file://)"] = []
+        for _ in range(runs):
+            reset_push(repo, bare)
+            samples["git sequence (push, file://)"].append(timed_rss(["sh", "-c", GIT_SEQUENCE_PUSH], repo))
+    finally:
+        reset_push(repo, bare)
+        git(repo, "remote", "remove", "origin")
+    print(f"\nrepository with one pack of {packed:,} objects, median of {runs}:")
+    med = {name: (statistics.median(t for t, _ in values), statistics.median(m for _, m in values))
+           for name, values in samples.items()}
+    for name, (seconds, kib) in med.items():
+        print(f"  {name:30s} {seconds:7.3f} s  {kib / 1024:7.1f} MiB peak")
+    ratio = med["release with push (file://)"][1] / med["release --no-push"][1]
+    print(f"    peak memory push / --no-push     {verdict(ratio, 1.5)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", default="20000,100000", help="comma-separated file counts")
+    parser.add_argument("--sections", default="local,push,memory", help="local, push, memory")
+    parser.add_argument("--transports", default="file,git,http", help="for the push section")
+    parser.add_argument("--pack-objects", type=int, default=520_000, help="objects in the memory section's pack")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
+    sections = args.sections.split(",")
+    if "push" in sections:
+        run_push(sizes, args.transports.split(","), args.runs)
+    if "memory" in sections:
+        run_memory(args.pack_objects, args.runs)
+    if "local" not in sections:
+        return 0
     results: dict[int, dict[str, float]] = {}
     for size in sizes:
         repo = build_repo(size)

@@ -20,9 +20,10 @@ from support import PYPROJECT, Project, git, make_project, run_cli
 from directive_release import __version__
 from directive_release.output import colour_enabled
 
+# suggested_part and suggestion added by issue 14 (null unless the run computed them).
 JSON_KEYS = {
     "old_version", "new_version", "branch", "base_branch", "message", "commit", "remote",
-    "remote_url", "pushed", "pull_request_url", "dry_run", "plan",
+    "remote_url", "pushed", "pull_request_url", "dry_run", "files", "plan", "suggested_part", "suggestion",
     "base_branch_source", "base_status", "unpushed_commits",
 }
 
@@ -50,9 +51,12 @@ def test_json_release_is_the_only_thing_on_stdout(project: Project) -> None:
     assert summary["remote_url"] == project.remote.as_uri()  # type: ignore[union-attr]
     assert summary["pull_request_url"] is None  # not a GitHub remote
     assert summary["dry_run"] is False
+    assert summary["suggested_part"] is None and summary["suggestion"] is None  # a part was given: none computed
     # the human report went to stderr instead
     assert f"Done: release/v0.4.2 holds commit {commit[:7]}" in result.stderr
     assert summary["plan"] == [line.strip() for line in result.stderr.splitlines() if line.startswith("  ")]
+    assert summary["files"] == [{"path": "pyproject.toml", "line": 8, "old": 'version = "0.4.1"',
+                                 "new": 'version = "0.4.2"'}]
 
 
 def test_json_dry_run_and_no_push(project: Project) -> None:

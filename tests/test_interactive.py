@@ -188,6 +188,57 @@ def test_unreleasable_repository_refused_before_the_question(project: Project) -
     assert project.snapshot() == before
 
 
+@pytest.mark.slow  # builds 20,000 commits (~2 s with git fast-import)
+def test_suggestion_names_the_tag_20000_commits_back(project: Project) -> None:
+    from test_part_auto import add_commits
+
+    project.git("tag", "v0.4.1")
+    kinds = ("fix", "docs", "feat", "chore")
+    add_commits(project, *(f"{kinds[n % 4]}: change {n}" for n in range(20_000)))
+    assert project.git("rev-list", "--count", "v0.4.1..HEAD").strip() == "20000"
+    before = project.snapshot()
+    terminal = Terminal(project)
+    terminal.wait_for_choice()
+    terminal.press(ESC)
+    code, output = terminal.finish()
+    assert code == 130, output
+    assert "Suggestion: 20,000 commits since v0.4.1: 5,000 feat, 5,000 fix, 10,000 other \u2192 minor" in " ".join(
+        output.split())  # wrapped to the 80-column terminal between words
+    assert "minor  0.4.1 \u2192 0.5.0  (suggested)" in output
+    assert_untouched(project, before, output)
+
+
+def test_nothing_to_release_still_preselects_patch(project: Project) -> None:
+    project.git("tag", "v0.4.1")
+    for message in ("docs: a", "ci: b"):
+        project.git("commit", "-q", "--allow-empty", "-m", message)
+    terminal = Terminal(project, "--dry-run")
+    terminal.wait_for_choice()
+    terminal.press(ENTER)
+    code, output = terminal.finish()
+    assert code == 0, output
+    # the line wraps to the 80-column terminal between words: compare the words
+    assert "Suggestion: 2 commits since v0.4.1, all ci/docs \u2192 nothing to release (patch preselected)" in " ".join(
+        output.split())
+    assert "patch  0.4.1 \u2192 0.4.2  (suggested)" in output
+    assert "Release 0.4.1 \u2192 0.4.2:" in output
+
+
+def test_part_auto_in_a_terminal_shows_the_suggestion_the_plan_and_asks(project: Project) -> None:
+    project.git("tag", "v0.4.1")
+    for message in ("fix: a", "feat: b"):
+        project.git("commit", "-q", "--allow-empty", "-m", message)
+    terminal = Terminal(project, "--part", "auto")
+    terminal.wait_for_confirmation()
+    terminal.press("y")
+    code, output = terminal.finish()
+    assert code == 0, output
+    assert "Bump which part?" not in output
+    assert "Suggestion: 2 commits since v0.4.1: 1 feat, 1 fix \u2192 minor" in output
+    assert output.index("Suggestion:") < output.index("Release 0.4.1 \u2192 0.5.0:") < output.index("(y/N)")
+    assert_released(project, "0.5.0")
+
+
 def test_release_off_the_base_branch_refused_before_the_question(project: Project) -> None:
     project.git("switch", "-q", "-c", "feature/x")
     before = project.snapshot()

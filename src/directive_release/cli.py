@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .output import Console
     from . import release
     from .release import Outcome, Plan
+    from .suggest import Suggestion
     from .version import Part
 
 PROG = "directive-release"
@@ -92,8 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("part_positional", nargs="?", metavar="{major,minor,patch}",
                         help="which part to bump (same as --part); e.g. `directive-release patch`")
-    parser.add_argument("--part", choices=("major", "minor", "patch"),
-                        help="which part to bump: major 1.4.2->2.0.0, minor 1.4.2->1.5.0, patch 1.4.2->1.4.3")
+    parser.add_argument("--part", choices=("major", "minor", "patch", "auto"),
+                        help="which part to bump: major 1.4.2->2.0.0, minor 1.4.2->1.5.0, patch 1.4.2->1.4.3;"
+                             " auto: the part the Conventional Commits since the last release call for"
+                             " (refused when there is nothing to release)")
     parser.add_argument("-y", "--yes", action="store_true",
                         help="do not ask for confirmation (required without a terminal), e.g. `patch --yes`")
     parser.add_argument("-n", "--dry-run", action="store_true",
@@ -204,6 +207,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no terminal to ask in: give the part and --yes, e.g. directive-release --part patch --yes")
     start = _start_directory(args)
     checked = None
+    suggestion = None
+    if part == "auto":
+        if not args.yes and not args.dry_run and not interactive:
+            raise UsageError("no terminal to confirm in: add --yes (directive-release --part auto --yes)")
+        checked = release.check_repository(start, untracked_blocks=args.untracked_blocks)
+        part, suggestion = _auto_part(checked, console)
     if part is None:
         # Every part-independent check first: a repository that cannot be released
         # fails before the question, not after it.
@@ -220,6 +229,8 @@ def run(args: argparse.Namespace) -> int:
                               untracked_blocks=args.untracked_blocks, base_branch=args.base_branch,
                               clean_check_under_lock_only=args.yes and not args.dry_run and checked is None)
     plan = release.make_plan(start, options, checked)
+    for warning in plan.project.warnings:
+        console.line(f"warning: {warning}", "yellow")
     header = f"Release {plan.old_version} {ARROW} {plan.new_version}:"
 
     def show_header() -> None:
@@ -234,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         console.line("Dry run: every check passed; nothing was changed.", "green")
         if args.json:
-            write_json(release_summary(plan, None))
+            write_json(release_summary(plan, None, suggestion))
         return EXIT_OK
     if not args.yes:
         answer = _confirm(plan)
@@ -253,7 +264,10 @@ def run(args: argparse.Namespace) -> int:
         if not done:
             show_header()
         done.append(description)
-        console.line(f"  {len(done)}. {description}")
+        first, *details = description.split("\n")
+        console.line(f"  {len(done)}. {first}")
+        for detail in details:
+            console.line(f"  {detail}")
 
     try:
         outcome = release.apply(plan, on_step=progress)
@@ -267,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
     _STATE.branch = plan.branch
     _report(plan, outcome, console)
     if args.json:
-        write_json(release_summary(plan, outcome))
+        write_json(release_summary(plan, outcome, suggestion))
     return EXIT_OK
 
 
@@ -318,6 +332,17 @@ def _ask_part(checked: "release.Checked", console: Console) -> Part | None:
     from . import interactive
 
     return interactive.choose_part(project.version, suggestion, console.arrow)
+
+
+def _auto_part(checked: "release.Checked", console: Console) -> "tuple[Part, Suggestion]":
+    """--part auto: the suggested part, or one line saying why there is none (exit 1, nothing changed)."""
+    from .suggest import ARROW, AUTO_SECONDS, automatic_part, suggest_part
+
+    project = checked.project
+    suggestion = suggest_part(checked.repo, checked.head.commit, project.settings, project.version,
+                              seconds=AUTO_SECONDS)
+    console.line(f"Suggestion: {suggestion.reason.replace(ARROW, console.arrow)}", "dim")
+    return automatic_part(suggestion), suggestion
 
 
 def _confirm(plan: Plan) -> bool | None:

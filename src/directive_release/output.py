@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
     from .release import Outcome, Plan
+    from .suggest import Suggestion
 
 # SGR parameters of the few styles we use.
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -106,8 +107,9 @@ class Console:
 
     def line(self, text: str = "", *styles: str) -> None:
         text = plain_arrows(self.human, text)
-        if self.width is not None and len(text) >= self.width:
-            text = "\n".join(_wrapped(text, self.width - 1))
+        if self.width is not None and any(len(part) >= self.width for part in text.split("\n")):
+            text = "\n".join(wrapped for part in text.split("\n")
+                             for wrapped in (_wrapped(part, self.width - 1) if len(part) >= self.width else [part]))
         print(self.paint(text, *styles), file=self.human, flush=True)
 
     def error(self, text: str, *styles: str) -> None:
@@ -120,7 +122,7 @@ class Console:
         return "\N{RIGHTWARDS ARROW}" if can_encode(self.human, "\N{RIGHTWARDS ARROW}") else "->"
 
 
-def release_summary(plan: Plan, outcome: Outcome | None) -> dict[str, Any]:
+def release_summary(plan: Plan, outcome: Outcome | None, suggestion: Suggestion | None = None) -> dict[str, Any]:
     """The ``--json`` object: what was (or, with --dry-run, would be) released.
 
     Keys are stable: old_version, new_version, branch, base_branch (and where that name came
@@ -129,7 +131,10 @@ def release_summary(plan: Plan, outcome: Outcome | None) -> dict[str, Any]:
     branch lacks, null with --no-push), message,
     commit (full id, null on a dry run), remote and remote_url (null with
     --no-push), pushed, pull_request_url (GitHub remotes, else null), dry_run,
-    plan (the step lines, as --dry-run prints them).
+    files (each file the release changes: path, line, old and new line), plan (the step
+    lines, as --dry-run prints them, without their indentation), suggested_part and
+    suggestion (the part the commits since the last release call for and the one line
+    that says why; null unless the run computed them, as --part auto does).
     """
     from .redact import redact
 
@@ -148,7 +153,11 @@ def release_summary(plan: Plan, outcome: Outcome | None) -> dict[str, Any]:
         "pushed": outcome is not None and outcome.pushed,
         "pull_request_url": redact(plan.pull_request_url) if plan.pull_request_url else None,
         "dry_run": outcome is None,
-        "plan": [redact(line) for line in plan.describe()],
+        "files": [{"path": edit.path, "line": edit.line, "old": edit.old_line.strip(), "new": edit.new_line.strip()}
+                  for edit in plan.edits],
+        "plan": [redact(line.strip()) for line in plan.describe()],
+        "suggested_part": suggestion.part if suggestion is not None else None,
+        "suggestion": suggestion.reason if suggestion is not None else None,
     }
 
 

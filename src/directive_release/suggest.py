@@ -1,46 +1,59 @@
 """Suggest the part to bump from the commits merged since the last release.
 
-The last release is the highest ``tag-format`` tag (``vX.Y.Z`` by default)
-reachable from HEAD, or failing that the newest commit whose message is the
-configured release message (``chore(release): vX.Y.Z``). The commits since
-then are read with dulwich's walker (``git rev-list BASE..HEAD``), never with
-``describe`` (which mistakes branches for tags and miscounts across merges).
+Pure rules over what :mod:`.git.history` reads (the only module here that touches git's
+files): which tag, commit or merge is a release, how a commit's message counts, and the one
+line that explains the result. :func:`suggest_part` is the only function that reads, and it
+does so through ``git.history``.
+
+The last release is the newest of: a ``tag-format`` tag reachable from HEAD (the highest
+such version, so a stray lower tag on a newer commit is passed over), a release commit (its
+subject is the ``commit-message``, with or without GitHub's squash suffix `` (#12)``), or
+the merge of a release branch (GitHub's ``Merge pull request #12 from owner/release/v1.2.3``,
+git's ``Merge branch 'release/v1.2.3'``, or any merge whose second parent is a release
+commit). A release PR merged but not yet tagged is therefore the last release: only the
+commits after it count. The walk has no count limit: it stops at the last release, or at a
+deadline (2 s on the way to the picker), and then the line says how far it read.
 
 Conventional Commits decide the part: a breaking change (``type!:`` or a
-``BREAKING CHANGE:`` footer) -> major, ``feat`` -> minor, ``fix``/``perf`` ->
-patch. Below 1.0.0 a breaking change suggests minor: in semver, 0.x promises
-no stability, and moving to 1.0.0 declares the API stable, which is a decision
-for the maintainer rather than a side effect of one commit message. Commits
-that follow no convention suggest nothing beyond patch, and the reason says so.
+``BREAKING CHANGE:`` footer) -> major, ``feat`` -> minor, any other change -> patch.
+Types are case-insensitive and only the subject line can be a header. ``docs``, ``ci``,
+``chore``, ``test``, ``build`` and ``style`` have no SemVer effect: when every commit since
+the release is one of them there is nothing to release (commitizen and python-semantic-release
+agree); the line says so and the picker still preselects patch. A merge commit counts by
+its own subject when that is a Conventional Commit (teams that merge with the PR title);
+git's and GitHub's default merge texts are not read (the commits they bring in are).
 
-Only called when the part is really asked for: it imports dulwich lazily.
+Below 1.0.0 a breaking change suggests minor: in semver, 0.x promises no stability, and
+moving to 1.0.0 declares the API stable, which is a decision for the maintainer rather than
+a side effect of one commit message. Commits that follow no convention suggest nothing
+beyond patch, and the reason says so.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from . import version as semver
+from .errors import ReleaseError
 from .settings import Settings
 from .version import Part
 
 if TYPE_CHECKING:  # pragma: no cover
-    from dulwich.objects import Commit
-    from dulwich.repo import Repo
-
     from .git.repo import Repository
 
-# Reading more history than this would make the prompt slow on huge repositories;
-# the suggestion then says how much it read.
-COMMIT_LIMIT = 10_000
+# How long the suggestion may read history on the way to the picker, and for --part auto
+# (no one is waiting at a prompt there, and a part chosen from half the history is wrong).
+PICKER_SECONDS = 2.0
+AUTO_SECONDS = 10.0
 
 ARROW = "\N{RIGHTWARDS ARROW}"
 
-# type(scope)!: subject -- the Conventional Commits 1.0.0 header.
-_HEADER = re.compile(r"^(?P<type>[A-Za-z][A-Za-z0-9-]*)(?:\([^()\r\n]*\))?(?P<bang>!)?: \S")
+# type(scope)!: subject -- the Conventional Commits 1.0.0 header, on the first line only.
+_HEADER = re.compile(r"(?P<type>[A-Za-z][A-Za-z0-9-]*)(?:\([^()\r\n]*\))?(?P<bang>!)?: \S")
 # Footers are case-sensitive per the specification; BREAKING-CHANGE is its synonym.
 _BREAKING_FOOTER = re.compile(r"^BREAKING[ -]CHANGE: ", re.MULTILINE)
 # GitHub's squash merge appends " (#123)" to the subject of the pull request's title.
@@ -49,8 +62,17 @@ _SEMVER = r"(?P<version>[0-9]+\.[0-9]+\.[0-9]+)"
 # A placeholder that cannot appear in a template, to split it around {version}.
 _HOLE = "\x00"
 
+# The texts git, GitHub, GitLab, Bitbucket and Azure DevOps write for a merge by default.
+_DEFAULT_MERGE = re.compile(
+    r"Merge (?:(?:remote-tracking )?branch(?:es)? '|tags? '|commits? '|pull request #[0-9]+ from "
+    r"|[0-9a-f]{7,64} into [0-9a-f]{7,64}$|(?:https?|git|ssh|file)://)"
+    r"|Merged in \S|Merged PR [0-9]+: "
+)
+
 # The order categories are listed in the reason line.
 CATEGORIES = ("breaking", "feat", "fix", "perf", "other")
+# Conventional types with no SemVer effect: only these since the release = nothing to release.
+NO_EFFECT_TYPES = frozenset({"build", "chore", "ci", "docs", "style", "test"})
 
 
 @dataclass(frozen=True)
@@ -59,23 +81,39 @@ class Suggestion:
 
     part: Part
     reason: str
-    # Counts by kind: breaking, feat, fix, perf, other (conventional types that
-    # bump nothing), unconventional, merge.
+    # Counts by kind: breaking, feat, fix, perf, other (any other conventional type),
+    # unconventional, merge (git's or GitHub's default merge text).
     commits: dict[str, int] = field(default_factory=dict)
     since: str | None = None  # the tag, or the release commit, the count starts after
-    truncated: bool = False
+    truncated: bool = False  # the deadline stopped the walk
+    # Of the "other" commits, those of a type with no SemVer effect, by type (docs, ci, ...).
+    no_effect: dict[str, int] = field(default_factory=dict)
+    shallow: bool = False  # no release found, and the clone's history is cut short
+    unreadable: bool = False  # the history could not be read (the reason says why)
 
     @property
     def conventional(self) -> bool:
         return any(self.commits.get(kind, 0) for kind in CATEGORIES)
 
+    @property
+    def changes(self) -> int:
+        """Commits since the release, merges with a default text left out."""
+        return sum(count for kind, count in self.commits.items() if kind != "merge")
+
+    @property
+    def nothing_to_release(self) -> bool:
+        """Every commit since the release (all of it read) has no SemVer effect, or there is none."""
+        return (not self.truncated and not self.unreadable and not self.shallow
+                and self.changes == sum(self.no_effect.values()))
+
 
 def classify(message: str, parent_count: int) -> str:
-    """One of CATEGORIES, "unconventional", or "merge" (merges are counted apart:
-    the commits they bring in are walked and classified themselves)."""
-    if parent_count > 1:
+    """One of CATEGORIES, "unconventional", or "merge" (a merge with a default text: the
+    commits it brings in are walked and classified themselves)."""
+    subject = message.split("\n", 1)[0]
+    if parent_count > 1 and _DEFAULT_MERGE.match(subject):
         return "merge"
-    header = _HEADER.match(message)
+    header = _HEADER.match(subject)
     if header is None:
         return "unconventional"
     kind = header["type"].lower()  # types are case-insensitive in the specification
@@ -85,6 +123,12 @@ def classify(message: str, parent_count: int) -> str:
     if kind in ("feat", "fix", "perf"):
         return kind
     return "other"
+
+
+def commit_type(message: str) -> str | None:
+    """The Conventional Commits type of the subject, lower-cased, or None."""
+    header = _HEADER.match(message)
+    return header["type"].lower() if header is not None else None
 
 
 def part_for(counts: dict[str, int], current_version: str) -> Part:
@@ -103,112 +147,100 @@ def template_pattern(template: str) -> re.Pattern[str]:
     return re.compile(re.escape(before) + _SEMVER + re.escape(after))
 
 
-def _tag_versions(repo: Repo, settings: Settings) -> dict[bytes, tuple[semver.Version, str]]:
-    """Commit id -> (highest version, tag name) for every tag matching ``tag-format``."""
-    pattern = template_pattern(settings.tag_format)
-    found: dict[bytes, tuple[semver.Version, str]] = {}
-    for raw_name in repo.refs.keys(base=b"refs/tags/"):
-        name = raw_name.decode("utf-8", "replace")
-        match = pattern.fullmatch(name)
-        if match is None or not semver.is_valid(match["version"]):
-            continue
-        try:
-            commit_id = repo.get_peeled(b"refs/tags/" + raw_name)
-            if repo.object_store[commit_id].type_name != b"commit":
-                continue  # a tag of a tree or blob marks no release
-        except KeyError:
-            continue  # a dangling tag: ignore it rather than fail the prompt
-        candidate = (semver.parse(match["version"]), name)
-        if commit_id not in found or candidate[0] > found[commit_id][0]:
-            found[commit_id] = candidate
-    return found
+class ReleaseRules:
+    """Which tags, subjects and merges mark a release, from ``[tool.directive-release]``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._tag = template_pattern(settings.tag_format)
+        first_line = settings.commit_message.split("\n", 1)[0].rstrip()
+        message = template_pattern(first_line)
+        before = first_line.format(version=_HOLE).partition(_HOLE)[0]
+        # How a release's subject starts: the message's text before {version}, or a merge.
+        self.subject_starts: tuple[bytes, ...] | None = (before.encode("utf-8"), b"Merge ") if before else None
+        self._message = re.compile(message.pattern + _PR_SUFFIX)
+        branch = re.escape(settings.branch_prefix) + _SEMVER
+        self._merges = (
+            re.compile(rf"Merge pull request #[0-9]+ from [^\s/]+/{branch}"),  # GitHub
+            # git (a local or remote-tracking branch, pulled from a URL, into another), GitLab
+            re.compile(rf"Merge (?:remote-tracking )?branch '(?:[^'\s]*/)?{branch}'(?: of \S+)?(?: into '?[^'\s]+'?)?"),
+        )
+
+    def tag_version(self, name: str) -> semver.Version | None:
+        """The version a tag's name (under refs/tags/) releases, or None."""
+        return _valid(self._tag.fullmatch(name))
+
+    def subject_version(self, subject: str) -> semver.Version | None:
+        """The version a commit's subject releases (a release commit, or the merge of a
+        release branch), or None."""
+        found = self._message.fullmatch(subject)
+        if found is None and subject.startswith("Merge "):
+            found = self._merges[0].fullmatch(subject) or self._merges[1].fullmatch(subject)
+        return _valid(found)
 
 
-def _walk(repo: Repo, head: bytes, exclude: list[bytes]) -> Iterator[Commit]:
-    """Commits reachable from ``head`` and not from ``exclude``, newest first, bounded."""
-    for entry in repo.get_walker(include=[head], exclude=exclude, max_entries=COMMIT_LIMIT + 1):
-        yield entry.commit
+def _valid(match: re.Match[str] | None) -> semver.Version | None:
+    if match is None or not semver.is_valid(match["version"]):
+        return None
+    return semver.parse(match["version"])
 
 
-def _message(commit: Commit) -> str:
-    encoding = commit.encoding.decode("ascii", "replace") if commit.encoding else "utf-8"
-    try:
-        return commit.message.decode(encoding, "replace")
-    except LookupError:  # an encoding header Python does not know: read it as git would show it
-        return commit.message.decode("utf-8", "replace")
-
-
-@dataclass
-class _Base:
-    commit: bytes
-    label: str
-
-
-def _find_base(repo: Repo, head: bytes, settings: Settings) -> tuple[_Base | None, list[Commit], bool]:
-    """The last release reachable from HEAD, plus the commits read looking for it."""
-    tags = _tag_versions(repo, settings)
-    best_overall = max((version for version, _name in tags.values()), default=None)
-    release_message = template_pattern(settings.commit_message.split("\n", 1)[0].rstrip())
-    best_tag: tuple[semver.Version, str, bytes] | None = None
-    first_release_commit: _Base | None = None
-    seen: list[Commit] = []
-    truncated = False
-    for commit in _walk(repo, head, []):
-        if len(seen) == COMMIT_LIMIT:
-            truncated = True
-            break
-        seen.append(commit)
-        tagged = tags.get(commit.id)
-        if tagged is not None and (best_tag is None or tagged[0] > best_tag[0]):
-            best_tag = (tagged[0], tagged[1], commit.id)
-            if tagged[0] == best_overall:
-                break  # no tag anywhere is higher: the rest of history cannot change the answer
-        if first_release_commit is None:
-            subject = _message(commit).split("\n", 1)[0].rstrip()
-            match = re.fullmatch(release_message.pattern + _PR_SUFFIX, subject)
-            if match is not None and semver.is_valid(match["version"]):
-                short = commit.id.decode("ascii")[:7]
-                first_release_commit = _Base(commit.id, f'"{subject}" ({short})')
-    if best_tag is not None:
-        return _Base(best_tag[2], best_tag[1]), seen, truncated
-    return first_release_commit, seen, truncated
-
-
-def _count(commits: Iterable[Commit]) -> tuple[dict[str, int], bool]:
+def tally(commits: Iterable[tuple[str, int]]) -> tuple[dict[str, int], dict[str, int]]:
+    """Counts by kind (see :class:`Suggestion`), and the no-effect types among "other"."""
     counts: dict[str, int] = {}
-    truncated = False
-    for number, commit in enumerate(commits):
-        if number == COMMIT_LIMIT:
-            truncated = True
-            break
-        kind = classify(_message(commit), len(commit.parents))
+    no_effect: dict[str, int] = {}
+    for message, parent_count in commits:
+        kind = classify(message, parent_count)
         counts[kind] = counts.get(kind, 0) + 1
-    return counts, truncated
+        if kind == "other":
+            kind_type = commit_type(message)
+            if kind_type in NO_EFFECT_TYPES:
+                no_effect[kind_type] = no_effect.get(kind_type, 0) + 1  # type: ignore[index]
+    return counts, no_effect
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _reason(counts: dict[str, int], since: str | None, truncated: bool, part: Part, settings: Settings) -> str:
+def _types(no_effect: dict[str, int]) -> str:
+    """docs/ci: the types, most frequent first."""
+    return "/".join(sorted(no_effect, key=lambda name: (-no_effect[name], name)))
+
+
+def _total(counts: dict[str, int], truncated: bool) -> str:
     changes = sum(count for kind, count in counts.items() if kind != "merge")
-    merges = counts.get("merge", 0)
-    if changes == 0 and merges == 0:
-        return f"no commits since {since} {ARROW} {part}"
     total = _plural(changes, "commit").replace(" ", "+ ", 1) if truncated else _plural(changes, "commit")
+    merges = counts.get("merge", 0)
     if merges:
         total += f" and {_plural(merges, 'merge')}"
-    bound = f" (read only the newest {COMMIT_LIMIT:,})" if truncated else ""
+    return total
+
+
+def describe(suggestion: Suggestion, *, read: int = 0, seconds: float = 0.0, settings: Settings | None = None) -> str:
+    """The one line shown above the picker."""
+    settings = settings or Settings()
+    counts, since, truncated, part = suggestion.commits, suggestion.since, suggestion.truncated, suggestion.part
+    changes = suggestion.changes
+    merges = counts.get("merge", 0)
+    if changes == 0 and merges == 0 and since is not None:
+        return f"no commits since {since} {ARROW} {part}"
+    total = _total(counts, truncated)
+    bound = f" (read only the newest {read:,} in {seconds:.1f} s)" if truncated else ""
     if since is None:
         message_shape = settings.message_for("X.Y.Z").split("\n", 1)[0]
         missing = f'no tag {settings.tag_for("X.Y.Z")}, no commit "{message_shape}"'
         if truncated:  # the last release may be further back than we read
             head = f"{total}{bound}, {missing} among them"
+        elif suggestion.shallow:
+            head = f"{total} in this shallow clone, {missing} among them (git fetch --unshallow reads the rest)"
         else:
             head = f"first release ({missing}): {total}"
     else:
         head = f"{total} since {since}{bound}"
-    if not any(counts.get(kind) for kind in CATEGORIES):
+    if suggestion.nothing_to_release:
+        what = f"all {_types(suggestion.no_effect)}" if changes else "no other commit"
+        return f"{head}, {what} {ARROW} nothing to release ({part} preselected)"
+    if not suggestion.conventional:
         return f"{head}, none in Conventional Commits form (feat:, fix:, ...) {ARROW} {part}, no suggestion"
     parts = [f"{counts[kind]:,} {kind}" for kind in CATEGORIES if counts.get(kind) and kind != "other"]
     others = counts.get("other", 0) + counts.get("unconventional", 0)
@@ -220,32 +252,63 @@ def _reason(counts: dict[str, int], since: str | None, truncated: bool, part: Pa
     return line
 
 
-def suggest_part(repo: Repository, head_commit: str, settings: Settings, current_version: str) -> Suggestion:
+def suggest_part(repo: Repository, head_commit: str, settings: Settings, current_version: str,
+                 *, seconds: float = PICKER_SECONDS) -> Suggestion:
     """Suggest the part to bump from the commits since the last release reachable from HEAD.
 
-    Advisory only: a history dulwich cannot read (a missing or corrupt object)
-    gives patch and a reason saying so, never an error that stops the release.
+    Advisory only: a history that cannot be read (a missing or corrupt object) gives patch
+    and a reason saying so, never an error that stops the release. ``seconds`` bounds the
+    reading (0 reads one batch of ``git.history.BATCH`` commits per walk).
     """
-    from dulwich.errors import MissingCommitError, ObjectFormatException
+    from .git.history import read_since_release
 
+    rules = ReleaseRules(settings)
+    current = semver.parse(current_version) if semver.is_valid(current_version) else None
     try:
-        dulwich_repo = repo.dulwich()
-        try:
-            counts, since, truncated = _counts_since_release(dulwich_repo, head_commit.encode("ascii"), settings)
-        finally:
-            dulwich_repo.close()
-    except (KeyError, OSError, ValueError, MissingCommitError, ObjectFormatException) as exc:
-        detail = type(exc).__name__ if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
-        return Suggestion(part="patch", reason=f"could not read the history ({detail}) {ARROW} patch, no suggestion")
+        read = read_since_release(
+            repo, head_commit,
+            tag_version=rules.tag_version,
+            commit_version=rules.subject_version,
+            settled=lambda version: current is not None and version >= current,
+            deadline=time.monotonic() + seconds,
+            subject_starts=rules.subject_starts,
+        )
+    except (OSError, ReleaseError) as exc:
+        detail = str(exc) or type(exc).__name__
+        return Suggestion(part="patch", reason=f"could not read the history ({detail}) {ARROW} patch, no suggestion",
+                          unreadable=True)
+    counts, no_effect = tally(read.commits)
+    since = None
+    if read.release is not None:
+        release = read.release
+        since = release.name if release.kind == "tag" else f'"{release.name}" ({release.commit[:7]})'
     part = part_for(counts, current_version)
-    return Suggestion(part=part, reason=_reason(counts, since, truncated, part, settings),
-                      commits=counts, since=since, truncated=truncated)
+    draft = Suggestion(part=part, reason="", commits=counts, since=since, truncated=not read.complete,
+                       no_effect=no_effect, shallow=read.shallow)
+    return replace(draft, reason=describe(draft, read=read.read, seconds=read.seconds, settings=settings))
 
 
-def _counts_since_release(repo: Repo, head: bytes, settings: Settings) -> tuple[dict[str, int], str | None, bool]:
-    base, seen, truncated = _find_base(repo, head, settings)
-    if base is None:
-        counts, _ = _count(seen)
-        return counts, None, truncated
-    counts, truncated = _count(_walk(repo, head, [base.commit]))
-    return counts, base.label, truncated
+def automatic_part(suggestion: Suggestion) -> Part:
+    """``--part auto``: the suggested part, or ReleaseError (exit 1) with one line saying why none."""
+    since = f" since {suggestion.since}" if suggestion.since else ""
+    what = "give the part instead (--part patch, minor or major)"
+    if suggestion.unreadable or suggestion.truncated or suggestion.shallow:
+        raise ReleaseError(f"cannot choose the part: {_plain(suggestion.reason)}; {what}")
+    if suggestion.nothing_to_release:
+        counts = suggestion.commits
+        if suggestion.changes:
+            detail = f"{_total(counts, False)}, all {_types(suggestion.no_effect)}"
+        elif counts.get("merge"):
+            detail = f"{_plural(counts['merge'], 'merge')}, no other commit"
+        else:
+            detail = "no commits"
+        raise ReleaseError(f"nothing to release{since}: {detail}")
+    if not suggestion.conventional:
+        raise ReleaseError(f"cannot choose the part: {_total(suggestion.commits, False)}{since},"
+                           f" none in Conventional Commits form (feat:, fix:, ...); {what}")
+    return suggestion.part
+
+
+def _plain(reason: str) -> str:
+    """The reason without its conclusion (the arrow and what follows)."""
+    return reason.split(f" {ARROW} ", 1)[0]

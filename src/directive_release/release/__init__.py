@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..version import bump
 from .apply import FAULT_VARIABLE, RollbackFailed, apply
 from .journal import check_no_leftover, recover
-from .plan import Options, Outcome, Plan
+from .plan import Options, Outcome, Plan, Project
 from .preflight import Checked, check_absent_locally, check_ref_names, check_repository
 from .pushing import REMOTE_TIMEOUT, check_absent_on_remote
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..git.config import GitConfig
     from ..git.remote import Remote
 
-__all__ = ["FAULT_VARIABLE", "REMOTE_TIMEOUT", "Checked", "Options", "Outcome", "Plan", "RollbackFailed",
+__all__ = ["FAULT_VARIABLE", "REMOTE_TIMEOUT", "Checked", "Options", "Outcome", "Plan", "Project", "RollbackFailed",
            "apply", "check_given_base", "check_repository", "make_plan", "recover"]
 
 
@@ -50,6 +50,7 @@ def make_plan(start: Path, options: Options, checked: Checked | None = None) -> 
                                    clean=not options.clean_check_under_lock_only)
     repo, settings, project = checked.repo, checked.settings, checked.project
     new_version = bump(project.version, options.part)
+    edits = tuple(project.sources.edits_for(new_version))
     branch = settings.branch_for(new_version)
     tag = settings.tag_for(new_version)
     check_ref_names(branch, tag)
@@ -94,6 +95,7 @@ def make_plan(start: Path, options: Options, checked: Checked | None = None) -> 
         git_config=checked.git_config,
         clean_checked=not options.clean_check_under_lock_only,
         pull_request_url=pull_request_url,
+        edits=edits,
         base=base,
         base_status=base_status,
         unpushed=unpushed,

@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..git.config import GitConfig
     from ..git.remote import Remote
     from ..git.repo import HeadState, Repository
-    from ..pyproject import Pyproject
     from ..settings import Settings
+    from ..sources import Edit, VersionSources
     from .base import Base
 
 
@@ -30,6 +30,18 @@ class Options(NamedTuple):
     # With --yes nothing waits between the checks and the first change: the clean check then
     # runs once, under the index lock (as git commit does), instead of before it and again under it.
     clean_check_under_lock_only: bool = False
+
+
+class Project(NamedTuple):
+    """The project being released: its settings, its version and every file that holds it."""
+
+    settings: "Settings"
+    version: str
+    sources: "VersionSources"
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.sources.warnings
 
 
 class Step(Protocol):
@@ -45,7 +57,7 @@ class Plan(NamedTuple):
 
     repo: "Repository"
     head: "HeadState"
-    project: "Pyproject"
+    project: Project
     settings: "Settings"
     old_version: str
     new_version: str
@@ -54,6 +66,9 @@ class Plan(NamedTuple):
     message: str
     remote: "Remote | None"
     git_config: "GitConfig"
+    # One per file that holds the version (pyproject.toml or the backend's file, version-files,
+    # uv.lock): its path, line, old and new line, old and new bytes, mode.
+    edits: "tuple[Edit, ...]" = ()
     # False: the clean check runs under the index lock, in the first step.
     clean_checked: bool = True
     pull_request_url: str | None = None
@@ -80,7 +95,13 @@ class Plan(NamedTuple):
         return None if self.remote is None else self.remote.display_url()
 
     def describe(self) -> list[str]:
-        return [f"{number}. {step.describe()}" for number, step in enumerate(self.steps, 1)]
+        """The plan's lines: ``N. what the step does``, then any indented detail lines of that step."""
+        lines: list[str] = []
+        for number, step in enumerate(self.steps, 1):
+            first, *details = step.describe().split("\n")
+            lines.append(f"{number}. {first}")
+            lines.extend(details)
+        return lines
 
 
 class Outcome(NamedTuple):

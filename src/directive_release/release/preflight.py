@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
-from .. import pyproject
 from ..errors import DirtyTreeError, RefExistsError, ReleaseError, RepositoryError
 from ..git import repo as gitrepo
 from ..settings import Settings
@@ -20,7 +19,7 @@ from .journal import check_no_leftover
 if TYPE_CHECKING:  # pragma: no cover
     from ..git.config import GitConfig
     from ..git.identity import Identity
-    from .plan import Plan
+    from .plan import Plan, Project
 
 
 class Checked(NamedTuple):
@@ -28,7 +27,7 @@ class Checked(NamedTuple):
 
     repo: gitrepo.Repository
     head: gitrepo.HeadState
-    project: pyproject.Pyproject
+    project: "Project"
     settings: Settings
     git_config: "GitConfig"
     author: "Identity"
@@ -60,9 +59,9 @@ def _check_repository(repo: gitrepo.Repository, untracked_blocks: bool | None, c
     check_no_leftover(repo)
     gitrepo.check_no_operation_in_progress(repo)
     head = _read_head(repo, base_branch, remote)
-    project = pyproject.read(repo.worktree, display_root=repo.worktree)
-    settings = project.settings
+    project = read_project(repo)
     _check_pyproject_tracked(repo)
+    settings = project.settings
     if untracked_blocks is not None:
         settings = settings._replace(untracked_blocks=untracked_blocks)
     if clean:
@@ -94,7 +93,7 @@ def _base_without_remote(repo: gitrepo.Repository, option: str | None, remote: s
     from .base import local_base
 
     try:
-        settings = pyproject.read(repo.worktree, display_root=repo.worktree).settings
+        settings = read_project(repo).settings
     except (ReleaseError, OSError):
         settings = Settings()
     try:
@@ -102,6 +101,32 @@ def _base_without_remote(repo: gitrepo.Repository, option: str | None, remote: s
     except (ReleaseError, OSError):
         config = None
     return local_base(repo, settings, config, remote or settings.remote, option).branch
+
+
+def read_project(repo: gitrepo.Repository) -> "Project":
+    """Where the version lives (every file that holds it, each tracked and regular), and the settings."""
+    from .. import sources
+    from ..git.index import IndexFile
+    from ..settings import settings_from_table
+    from .plan import Project
+
+    index = IndexFile.read(repo.index_path, hash_hex_length=repo.hash_hex_length)
+
+    def is_tracked(relative: str) -> bool:
+        entry = index.entry(relative.encode("utf-8"))
+        if relative == "pyproject.toml":  # its own, more precise refusals follow (_check_pyproject_tracked)
+            return True
+        return entry is not None and entry.mode in (0o100644, 0o100755) and not entry.skip_worktree
+
+    found = sources.locate(repo.worktree, repo.worktree, is_tracked=is_tracked)
+    found.refuse_if_vcs()
+    pyproject = found.scan.pyproject
+    document = sources.parse_toml(pyproject.raw, pyproject.display)
+    tool = document.get("tool")
+    table = tool.get("directive-release") if isinstance(tool, dict) else None
+    settings = settings_from_table(table, source=pyproject.display)
+    assert found.current_version is not None  # refuse_if_vcs
+    return Project(settings, found.current_version, found)
 
 
 def check_ref_names(branch: str, tag: str) -> None:
@@ -177,8 +202,9 @@ def check_unchanged_since_planning(plan: "Plan") -> None:
             f"the repository changed since the checks: HEAD is now {head.branch} at {_short(head.commit)},"
             f" was {plan.head.branch} at {_short(plan.head.commit)}; run the release again"
         )
-    if plan.project.path.read_bytes() != plan.project.raw:
-        raise DirtyTreeError("pyproject.toml changed since the checks; commit it, then run the release again")
+    for edit in plan.edits:
+        if (repo.worktree / edit.path).read_bytes() != edit.old_bytes:
+            raise DirtyTreeError(f"{edit.path} changed since the checks; commit it, then run the release again")
     if not plan.clean_checked:
         check_clean(repo, head, plan.settings)  # the one clean check of a --yes release
         return

@@ -26,9 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..git.remote import Remote
     from .journal import Journal
 
-PYPROJECT_PATH = b"pyproject.toml"
-
-
 def _short(commit: str) -> str:
     return commit[:7]
 
@@ -115,48 +112,63 @@ class SwitchBranch:
 
 
 class WriteVersion:
-    def __init__(self, plan: Plan, new_bytes: bytes) -> None:
+    """Write the new version into every file that holds it (only the literal changes in each)."""
+
+    def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.new_bytes = new_bytes
 
     def describe(self) -> str:
-        project = self.plan.project
-        return (f"write version {self.plan.new_version} in pyproject.toml"
-                f" (line {project.version_line}: {self.plan.old_version} \N{RIGHTWARDS ARROW} {self.plan.new_version};"
-                " nothing else changes)")
+        plan = self.plan
+        files = ", ".join(edit.path for edit in plan.edits)
+        lines = [f"write version {plan.new_version} in {files} (nothing else changes):"]
+        for edit in plan.edits:
+            where = f"{edit.path}:{edit.line}"
+            lines.append(f"     {where}  - {edit.old_line.strip()}")
+            lines.append(f"     {' ' * len(where)}  + {edit.new_line.strip()}")
+        return "\n".join(lines)
 
     def apply(self, run: Run) -> None:
-        project = self.plan.project
-        relative = str(project.path.relative_to(self.plan.repo.worktree))
-        run.journal.record(undo.file_edit_record("worktree", relative, project.raw, self.new_bytes,
-                                                 project.path.stat()))
-        write_file(project.path, self.new_bytes, mode=project.mode)
+        worktree = self.plan.repo.worktree
+        for edit in self.plan.edits:
+            path = worktree / edit.path
+            run.journal.record(undo.file_edit_record("worktree", edit.path, edit.old_bytes, edit.new_bytes,
+                                                     path.stat()))
+            write_file(path, edit.new_bytes, mode=edit.mode)
 
 
 class StageVersion:
-    def __init__(self, plan: Plan, new_bytes: bytes) -> None:
+    """Stage exactly the edited files: their blobs, the trees on their paths, their index entries."""
+
+    def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.new_bytes = new_bytes
 
     def describe(self) -> str:
-        return "stage pyproject.toml, and only that path"
+        paths = [edit.path for edit in self.plan.edits]
+        return f"stage {', '.join(paths)}, and only {'that path' if len(paths) == 1 else 'those paths'}"
 
     def apply(self, run: Run) -> None:
         from ..git import objects
-        from ..git.index import IndexFile, update_single_entry
+        from ..git.index import IndexFile, parse_index_bytes, update_single_entry
 
         repo = self.plan.repo
-        index = IndexFile.read(repo.index_path, hash_hex_length=repo.hash_hex_length)
-        entry = index.entry(PYPROJECT_PATH)
-        assert entry is not None  # checked while planning
-        blob_id = objects.write_blob(repo, objects.checkin_content(repo, PYPROJECT_PATH, self.new_bytes))
-        head_tree = objects.commit_tree_id(repo, self.plan.head.commit)
-        tree_id = objects.replace_blob_in_tree(repo, head_tree, PYPROJECT_PATH, blob_id, entry.mode)
-        new_index = update_single_entry(index, PYPROJECT_PATH, sha=blob_id, mode=entry.mode,
-                                        st=os.lstat(self.plan.project.path), new_root_tree=tree_id)
+        original = IndexFile.read(repo.index_path, hash_hex_length=repo.hash_hex_length)
+        index = original
+        tree_id = objects.commit_tree_id(repo, self.plan.head.commit)
+        new_index = original.raw
+        staged: list[tuple[bytes, str]] = []
+        for edit in self.plan.edits:
+            path = edit.path.encode("utf-8")
+            entry = index.entry(path)
+            assert entry is not None  # checked while planning: tracked, regular
+            blob_id = objects.write_blob(repo, objects.checkin_content(repo, path, edit.new_bytes))
+            tree_id = objects.replace_blob_in_tree(repo, tree_id, path, blob_id, entry.mode)
+            new_index = update_single_entry(index, path, sha=blob_id, mode=entry.mode,
+                                            st=os.lstat(repo.worktree / edit.path), new_root_tree=tree_id)
+            index = parse_index_bytes(repo.index_path, new_index, hash_hex_length=repo.hash_hex_length)
+            staged.append((path, blob_id))
         # Under the index lock the index cannot change: keep its bytes for the undo, then record.
         run.journal.keep_copy("index.orig", repo.index_path)
-        run.journal.record(undo.index_record("index.orig", index.raw, new_index, PYPROJECT_PATH, blob_id))
+        run.journal.record(undo.index_record("index.orig", original.raw, new_index, staged))
         assert run.index_lock is not None
         run.index_lock.write(new_index)
         run.staged = new_index
@@ -164,13 +176,12 @@ class StageVersion:
 
 
 class RunHook:
-    def __init__(self, plan: Plan, git_config: "GitConfig", name: str, hook_path: Path, new_bytes: bytes,
+    def __init__(self, plan: Plan, git_config: "GitConfig", name: str, hook_path: Path,
                  author: "Identity") -> None:
         self.plan = plan
         self.git_config = git_config
         self.name = name
         self.hook_path = hook_path
-        self.new_bytes = new_bytes
         self.author = author
 
     def describe(self) -> str:
@@ -183,12 +194,13 @@ class RunHook:
         lock_path = run.index_lock.lock_path
         run_hook(self.plan.repo, self.git_config, self.name,
                  env=commit_hook_env(self.plan.repo, self.author, lock_path))
-        project = self.plan.project
-        if project.path.read_bytes() != self.new_bytes:
-            # The hook's edit was made on the release's bytes, inside the release: put those back
-            # so the undo, which restores only what the release left, restores the original.
-            write_file(project.path, self.new_bytes, mode=project.mode)
-            raise HookError(f"the {self.name} hook changed pyproject.toml; commit its fixes first, then release")
+        for edit in self.plan.edits:
+            path = self.plan.repo.worktree / edit.path
+            if path.read_bytes() != edit.new_bytes:
+                # The hook's edit was made on the release's bytes, inside the release: put those back
+                # so the undo, which restores only what the release left, restores the original.
+                write_file(path, edit.new_bytes, mode=edit.mode)
+                raise HookError(f"the {self.name} hook changed {edit.path}; commit its fixes first, then release")
         if lock_path.read_bytes() != run.staged:
             raise HookError(f"the {self.name} hook changed the index; the release commit must hold only the version")
 
@@ -339,17 +351,16 @@ def build_steps(plan: Plan, *, git_config: "GitConfig", author: "Identity", comm
 
     repo: Repository = plan.repo
     who = refs.ReflogIdentity(committer.signature_bytes(), committer.timestamp, committer.tz_offset_seconds)
-    new_bytes = plan.project.with_version(plan.new_version)
     steps: list = [
         LockIndex(plan),
         CreateBranch(plan, who),
         SwitchBranch(plan, who),
-        WriteVersion(plan, new_bytes),
-        StageVersion(plan, new_bytes),
+        WriteVersion(plan),
+        StageVersion(plan),
     ]
     pre_commit = find_hook(repo, git_config, "pre-commit")
     if pre_commit is not None:
-        steps.append(RunHook(plan, git_config, "pre-commit", pre_commit, new_bytes, author))
+        steps.append(RunHook(plan, git_config, "pre-commit", pre_commit, author))
     steps.append(Commit(plan, git_config, author, committer, who, signer, find_hook(repo, git_config, "commit-msg")))
     if plan.remote is not None:
         steps.append(Push(plan, git_config, plan.remote, timeout))

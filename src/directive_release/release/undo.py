@@ -94,11 +94,11 @@ def scratch_file_record(base: str, path: str, before: bytes | None, after: bytes
             "data": None if before is None else _latin1(before), "after": digest(after)}
 
 
-def index_record(orig: str, before: bytes, after: bytes, path: bytes, oid: str) -> Record:
+def index_record(orig: str, before: bytes, after: bytes, staged: list[tuple[bytes, str]]) -> Record:
     """The index will change from ``before`` (kept as ``orig`` beside the journal) to ``after``,
-    which stages ``oid`` at ``path``."""
+    which stages each ``(path, oid)`` of ``staged``."""
     return {"kind": "index", "orig": orig, "before": digest(before), "after": digest(after),
-            "path": _latin1(path), "oid": oid}
+            "staged": [[_latin1(path), oid] for path, oid in staged]}
 
 
 def config_record(section: str, subsection: str, keys: list[tuple[str, str]]) -> Record:
@@ -305,34 +305,35 @@ def _undo_index(record: Record, context: Context, report: Report) -> None:
         report.problems.append("the index: its copy from before the release is missing")
         return
     if digest(current) != record["after"]:
-        path = record["path"].encode("latin-1")
-        if _same_entries_but_one(repo, current, original, path, None):
+        staged = {path.encode("latin-1"): oid for path, oid in record["staged"]}
+        if _same_entries_except(repo, current, original, {}):
             return  # rewritten since (git refreshed it, or checked out the original branch): as before
-        if not _same_entries_but_one(repo, current, original, path, record["oid"]):
+        if not _same_entries_except(repo, current, original, staged):
             report.kept.append("the index (changed since the release)")
             return
     refs.restore_file(repo.index_path, original)
     report.done.append("restored the index")
 
 
-def _same_entries_but_one(repo: Repository, current: bytes, original: bytes, path: bytes, oid: str | None) -> bool:
-    """True if ``current`` has the same entries as ``original`` (stat data aside), except that ``path``
-    holds ``oid`` (None: holds what it held in ``original``)."""
+def _same_entries_except(repo: Repository, current: bytes, original: bytes, staged: dict[bytes, str]) -> bool:
+    """True if ``current`` has the same entries as ``original`` (stat data aside), except that each path
+    of ``staged`` holds its new object id (an empty ``staged``: exactly the original entries)."""
     from ..git.index import parse_index_bytes
 
+    length = repo.hash_hex_length
     try:
-        length = repo.hash_hex_length
         now = {(e.path, e.stage): (e.mode, e.sha)
                for e in parse_index_bytes(repo.index_path, current, hash_hex_length=length).entries}
         then = {(e.path, e.stage): (e.mode, e.sha)
                 for e in parse_index_bytes(repo.index_path, original, hash_hex_length=length).entries}
     except ReleaseError:
         return False
-    staged = now.pop((path, 0), None)
-    was = then.pop((path, 0), None)
-    if oid is None:
-        return now == then and staged == was
-    return now == then and staged is not None and was is not None and staged == (was[0], oid)
+    for path, oid in staged.items():
+        was = then.get((path, 0))
+        if was is None:
+            return False
+        then[(path, 0)] = (was[0], oid)
+    return now == then
 
 
 def _undo_config(record: Record, context: Context, report: Report) -> None:
