@@ -231,7 +231,8 @@ def judge_refusal(project: Project, before: dict[str, Entry], result: subprocess
             problems.append("a pending journal was left after a successful release")
         elif journal.exists():
             # a finished release's journal: the next release must clear it and go ahead
-            again = subprocess.run([sys.executable, "-m", "directive_release", "minor", "--yes", "--no-push"],
+            again = subprocess.run([sys.executable, "-m", "directive_release", "minor", "--yes", "--no-push",
+                                    "--base-branch", f"release/v{new}"],  # a release starts on its base branch
                                    cwd=project.path, capture_output=True, text=True, stdin=subprocess.DEVNULL)
             if again.returncode != 0 or journal.exists():
                 problems.append(f"the release after a left completed journal failed: {again.stderr.strip()}")

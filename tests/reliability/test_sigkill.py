@@ -88,8 +88,9 @@ def _next_run_releases_once(project: Project) -> list[str]:
 
 
 def _released_exactly_once(project: Project) -> list[str]:
-    # The next run must neither refuse nor redo 0.4.2: it plans 0.4.3 from the release branch.
-    dry = run_cli("patch", "--dry-run", cwd=project.path)
+    # The next run must neither refuse nor redo 0.4.2: it plans 0.4.3 from the release branch
+    # (named as the base branch: a release starts on its base branch).
+    dry = run_cli("patch", "--dry-run", "--base-branch", "release/v0.4.2", cwd=project.path)
     if dry.returncode != 0 or "0.4.2 \u2192 0.4.3" not in dry.stdout:
         return [f"after a complete release the next run does not plan 0.4.3: {dry.stdout}{dry.stderr}"]
     return []
