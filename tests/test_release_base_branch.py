@@ -279,3 +279,39 @@ def test_bad_base_branch_option_is_refused(project: Project, option: str) -> Non
     assert result.returncode in (1, 2), result.stderr
     assert result.stderr.count("\n") == 1 and "base" in result.stderr
     assert project.snapshot() == before
+
+
+# --- one contact with the remote ------------------------------------------------------------------
+
+
+def test_the_comparison_uses_the_one_ref_listing(tmp_path: Path) -> None:
+    """Over smart HTTP every request is seen: the dry run lists the remote's refs once, and that one
+    answer names the default branch (master here) and the commit the comparison refuses."""
+    from servers import make_bare, start_http_server
+
+    project = make_project(tmp_path / "p", with_remote=False)
+    project.git("branch", "-m", "master")
+    with start_http_server(tmp_path / "http") as server:
+        bare = make_bare(server.project_root)
+        git(bare, "symbolic-ref", "HEAD", "refs/heads/master")
+        project.git("remote", "add", "origin", server.url())
+        project.git("push", "-q", str(bare), "master")
+        dry = run_cli("patch", "--dry-run", cwd=project.path)
+        assert dry.returncode == 0, dry.stderr
+        assert "Base branch master (origin's default branch); master is up to date with origin/master." in dry.stdout
+        _one_listing(server.requests)
+        clone = tmp_path / "colleague"
+        git(tmp_path, "clone", "-q", str(bare), str(clone))
+        _commit(clone, "fix: theirs")
+        git(clone, "push", "-q", "origin", "master")
+        server.requests.clear()
+        project.remote = bare
+        line = _refused(project, "patch", "--yes")
+        assert "master is behind origin/master" in line
+        _one_listing(server.requests)
+
+
+def _one_listing(requests: list) -> None:
+    """One ls-remote: the advertisement (GET info/refs) and, in protocol v2, its one ls-refs POST."""
+    shape = [(request.method, request.path.split("?")[0].rsplit("/", 1)[-1]) for request in requests]
+    assert shape in ([("GET", "refs")], [("GET", "refs"), ("POST", "git-upload-pack")]), shape
