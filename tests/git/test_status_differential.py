@@ -10,16 +10,12 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from directive_release.git import scan as scan_mod
 
 from .conftest import git_porcelain, our_porcelain, run_git
 
@@ -232,18 +228,6 @@ operation = st.tuples(
 EXAMPLES_RUN = {"count": 0, "dirty": 0}
 
 
-@contextmanager
-def stat_loop_split_in(processes: int) -> Iterator[None]:
-    """Speed never changes a verdict: the same example with the stat loop forked into
-    ``processes`` slices (normally only indexes of thousands of entries are split)."""
-    saved = scan_mod.ENTRIES_PER_PROCESS, scan_mod._usable_cpus
-    scan_mod.ENTRIES_PER_PROCESS, scan_mod._usable_cpus = 1, lambda: processes
-    try:
-        yield
-    finally:
-        scan_mod.ENTRIES_PER_PROCESS, scan_mod._usable_cpus = saved
-
-
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary as oracle")
 @settings(
     max_examples=EXAMPLES,
@@ -259,13 +243,10 @@ def test_verdict_equals_git(files: dict[str, tuple[bytes, int]], operations: lis
         for op, selector, content, flag in operations:
             apply(world, op, selector, content, flag)
         ours = our_porcelain(world.root)
-        with stat_loop_split_in(3):
-            ours_split = our_porcelain(world.root)
         theirs = git_porcelain(world.root)
         EXAMPLES_RUN["count"] += 1
         EXAMPLES_RUN["dirty"] += bool(theirs)
         assert ours == theirs, "\n".join(["operations:", *world.log, f"ours: {ours}", f"git:  {theirs}"])
-        assert ours_split == theirs, "\n".join(["operations:", *world.log, f"split: {ours_split}", f"git: {theirs}"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
