@@ -661,3 +661,31 @@ def test_replaced_head_commit(oracle: Oracle, base_repo: Path) -> None:
     assert_clean(oracle, base_repo)
     run_git(base_repo, "pack-refs", "--all")  # now from packed-refs
     assert_clean(oracle, base_repo)
+
+
+def test_no_import_cycle_in_git_package() -> None:
+    """Every relative import, type-only and function-level ones included: no module
+    of git/ reaches itself (convert.py once typed against a private class of status)."""
+    import ast
+
+    import directive_release.git as package
+
+    folder = Path(package.__file__).parent
+    modules = {path.stem for path in folder.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                deps.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+        graph[path.stem] = deps & modules
+    assert "status" in graph["convert"] or "convert" in graph["status"]  # the pair is really examined
+    for start in graph:
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            module = todo.pop()
+            assert module != start, f"git/{start}.py imports itself through {sorted(seen)}"
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph[module])
