@@ -72,7 +72,8 @@ def test_every_kind_of_entry_is_sorted(busy_repo: Path) -> None:
     behind_symlink = {path for path in suspects if path.startswith("d04/")}
     assert behind_symlink == {p.decode() for p in index.paths if p.startswith(b"d04/")}
     assert "d03/f015.txt" not in suspects  # assume-unchanged: git never looks
-    assert "d09/f021.txt" not in suspects  # skip-worktree: git never looks
+    assert "d09/f021.txt" not in suspects  # skip-worktree: git never looks ...
+    assert paths_at(index, found.skip_worktree) == ["d09/f021.txt"]  # ... unless a sparse checkout says so
     assert paths_at(index, found.intent_to_add) == ["d10/new.txt"]
     assert paths_at(index, found.unmerged) == ["d06/f006.txt", "d06/f006.txt"]
     untouched = set(suspects) - {"d00/f000.txt", "d05/f017.txt", "d07/f103.txt", "d11/f299.txt"} - behind_symlink
@@ -121,6 +122,7 @@ def test_empty_index(tmp_path: Path) -> None:
     run_git(repo, "init", "-q")
     index, root = load(repo)
     assert positions(scan_mod.scan(index, root)) == ([], [], [])
+    assert scan_mod.scan(index, root).skip_worktree == []
 
 
 def test_verdict_equals_git(busy_repo: Path, oracle: Oracle) -> None:

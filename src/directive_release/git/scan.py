@@ -37,12 +37,15 @@ _BEHIND_SYMLINK, _NO_FD = -1, -2  # not fds: a directory whose entries are all s
 class Scan:
     """Index positions the stat loop could not clear, by kind, in index order."""
 
-    __slots__ = ("suspects", "intent_to_add", "unmerged")
+    __slots__ = ("suspects", "intent_to_add", "unmerged", "skip_worktree")
 
     def __init__(self) -> None:
         self.suspects: list[int] = []
         self.intent_to_add: list[int] = []
         self.unmerged: list[int] = []
+        # Not statted; listed for git's rule that a sparse checkout's skip-worktree
+        # file present in the worktree is tracked after all (status.py).
+        self.skip_worktree: list[int] = []
 
 
 def scan(index: IndexFile, root: bytes) -> Scan:
@@ -122,6 +125,7 @@ def _scan_range(index: IndexFile, root: bytes, low: int, high: int,
                 continue
             ext = extended.get(position, 0)
             if ext & EXT_FLAG_SKIP_WORKTREE:
+                result.skip_worktree.append(position)
                 continue
             if ext & EXT_FLAG_INTENT_TO_ADD:
                 result.intent_to_add.append(position)
