@@ -147,3 +147,31 @@ def test_split_and_sparse_together_refused_in_one_line(project: Project) -> None
     assert "Traceback" not in result.stderr
     assert project.snapshot() == before
     assert git(project.path, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+
+
+@pytest.mark.parametrize("fmt", ["split", "sparse"])
+def test_hooks_see_the_staged_index_and_a_refusal_restores_the_original(project: Project, fmt: str) -> None:
+    """The pre-commit hook runs git on the index we staged (GIT_INDEX_FILE = the lock):
+    git must read it. A hook that says no leaves the original index, byte for byte, and
+    git still reads that one (the split index's shared file is untouched)."""
+    _with_folders(project)
+    if fmt == "split":
+        _split(project, "core.splitIndex")
+    else:
+        _sparse(project)
+    hook = project.path / ".git" / "hooks" / "pre-commit"
+    saw = project.path.parent / "hook-saw.txt"
+    hook.write_text(f"#!/bin/sh\ngit diff --cached --name-only > {saw}\ngit show :pyproject.toml"
+                    f" | grep '^version' >> {saw}\ngit fsck --strict --no-dangling >> {saw} 2>&1 || echo fsck-failed >> {saw}\n"
+                    "exit 1\n")
+    hook.chmod(0o755)
+    before = project.snapshot()
+    result = run_cli("--part", "patch", "--yes", "--no-push", cwd=project.path)
+    assert result.returncode != 0
+    assert saw.read_text().splitlines() == ["pyproject.toml", 'version = "0.4.2"']
+    assert project.snapshot() == before
+    assert project.git("status", "--porcelain") == ""
+    hook.unlink()
+    result = run_cli("--part", "patch", "--yes", "--no-push", cwd=project.path)
+    assert result.returncode == 0, result.stderr
+    _assert_git_accepts_the_release(project)
