@@ -631,7 +631,8 @@ def test_update_split_index_writes_a_full_index(base_repo: Path, how: str) -> No
     index_path = base_repo / ".git" / "index"
     raw = index_path.read_bytes()
     assert b"link" in raw and struct.unpack(">I", raw[raw.index(b"link") + 4 :][:4])[0] > 20
-    write(base_repo / "pyproject.toml", '[project]\nname = "demo"\nversion = "0.4.2"\n')
+    # Another size: git update-index on the copy must see the change whatever the timing.
+    write(base_repo / "pyproject.toml", '[project]\nname = "demo"\nversion = "0.4.10"\n')
     sha = run_git(base_repo, "hash-object", "-w", "--", "pyproject.toml").strip()
     expected, tree = _git_update_index_tree(base_repo, "pyproject.toml")
     before = read(base_repo)
@@ -677,7 +678,8 @@ def test_update_sparse_index_keeps_it_sparse(base_repo: Path) -> None:
     run_git(base_repo, "sparse-checkout", "set", "--cone", "--sparse-index", "src")
     index_path = base_repo / ".git" / "index"
     sparse_before = sparse_entries(base_repo)
-    write(base_repo / "pyproject.toml", '[project]\nname = "demo"\nversion = "0.4.2"\n')
+    # Another size: git update-index on the copy must see the change whatever the timing.
+    write(base_repo / "pyproject.toml", '[project]\nname = "demo"\nversion = "0.4.10"\n')
     sha = run_git(base_repo, "hash-object", "-w", "--", "pyproject.toml").strip()
     tree = _new_tree(base_repo, 0o100644, sha, "pyproject.toml")
     before = read(base_repo)

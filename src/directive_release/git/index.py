@@ -522,7 +522,7 @@ def _merge_split_index(split: IndexFile) -> IndexFile:
         keyed.extend(added.items())
         keyed.sort(key=lambda pair: pair[0])
         items = [item for _, item in keyed]
-    return _assemble(split, items, extensions, ((path, split.raw), (shared_path, shared_raw)))
+    return _assemble(split, items, extensions, ((path, split.raw), (shared_path, shared_raw)), shared)
 
 
 def _stage(index: IndexFile, position: int) -> int:
@@ -534,33 +534,61 @@ def _assemble(
     items: list[_Item],
     extensions: list[tuple[bytes, bytes]],
     sources: tuple[tuple[Path, bytes], ...],
+    shared: IndexFile | None = None,
 ) -> IndexFile:
-    """One plain index of ``items``: an entry keeps its bytes where its index's version
-    and path allow (the common case: untouched entries of a v2/v3 shared index)."""
+    """One plain index of ``items``, built with its paths and offsets (no second parse).
+    Entries keep their bytes where their index's version and path allow, consecutive
+    ones in one slice (the common case: untouched entries of a v2/v3 shared index)."""
     hash_size = split.hash_size
     fixed = _FIXED[hash_size].size - 2  # everything before the flags
-    version = 3 if any(owner.extended.get(at, 0) for owner, at, _ in items) else 2
+    version = 3 if split.extended or (shared is not None and shared.extended) else 2
     parts = [_HEADER.pack(_SIGNATURE, version, len(items))]
-    add = parts.append
-    for owner, at, name in items:
+    paths: list[bytes] = []
+    offsets: list[int] = []
+    extended: dict[int, int] = {}
+    offset = _HEADER.size
+    run_owner: IndexFile | None = None
+    run_start = run_end = 0
+    for number, (owner, at, name) in enumerate(items):
         start = owner.offsets[at]
+        offsets.append(offset)
+        paths.append(name)
+        ext = owner.extended.get(at, 0) if owner.extended else 0
+        if ext:
+            extended[number] = ext
         if owner.version != 4 and owner.paths[at] == name:
-            add(owner.raw[start:owner.offsets[at + 1] if at + 1 < len(owner.offsets) else owner.entries_end])
+            end = owner.offsets[at + 1] if at + 1 < len(owner.offsets) else owner.entries_end
+            if owner is run_owner and start == run_end:
+                run_end = end
+            else:
+                if run_owner is not None:
+                    parts.append(run_owner.raw[run_start:run_end])
+                run_owner, run_start, run_end = owner, start, end
+            offset += end - start
             continue
-        ext = owner.extended.get(at, 0)
+        if run_owner is not None:
+            parts.append(run_owner.raw[run_start:run_end])
+            run_owner = None
         flags = owner.record(at)[R_FLAGS] & (FLAG_ASSUME_VALID | FLAG_STAGE_MASK)
         flags |= (FLAG_EXTENDED if ext else 0) | min(len(name), FLAG_NAME_MASK)
         entry = owner.raw[start:start + fixed] + struct.pack(">H", flags)
         if ext:
             entry += struct.pack(">H", ext)
         entry += name
-        add(entry + b"\0" * (8 - len(entry) % 8))
+        entry += b"\0" * (8 - len(entry) % 8)
+        parts.append(entry)
+        offset += len(entry)
+    if run_owner is not None:
+        parts.append(run_owner.raw[run_start:run_end])
+    entries_end = offset
+    table: list[tuple[bytes, int, int]] = []
     for signature, data in extensions:
-        add(_EXT_HEADER.pack(signature, len(data)) + data)
-    add(bytes(hash_size))
-    merged = _parse(split.path, b"".join(parts), split.mtime_ns, hash_size)
-    merged.sources = sources
-    return merged
+        parts.append(_EXT_HEADER.pack(signature, len(data)) + data)
+        table.append((signature, offset + 8, offset + 8 + len(data)))
+        offset += 8 + len(data)
+    parts.append(bytes(hash_size))
+    return IndexFile(split.path, version, b"".join(parts), split.mtime_ns, hash_size, paths, offsets,
+                     extended, entries_end, table, sources=sources)
 
 
 def _parse_cache_tree(data: bytes, hash_size: int, path: Path) -> CacheTreeNode:
