@@ -225,6 +225,11 @@ def apply(world: World, op: str, selector: int, content: bytes, flag: int) -> No
 def _replace_with_file(target: Path, content: bytes) -> None:
     if target.is_symlink():
         target.unlink()
+    if not target.parent.is_dir():  # a folder a sparse checkout removed: put the file back
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return  # a file or a dangling symlink where the folder was
     target.write_bytes(content)
 
 

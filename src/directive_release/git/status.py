@@ -142,7 +142,7 @@ def _collect(repo: Repository, head_commit: str, *, include_untracked_in_submodu
     context = _Context(repo, index)
     changes = _Changes(context)
     found, gitlinks = _scan(context)
-    if found.skip_worktree:
+    if found.skip_worktree or index.extension(b"sdir") is not None:
         _refuse_split_and_sparse(context)
     _index_vs_head(context, head_commit, found.unmerged, changes)
     _worktree_vs_index(context, found, gitlinks, changes, include_untracked_in_submodules)
@@ -158,9 +158,11 @@ def _refuse_split_and_sparse(context: _Context) -> None:
     """git 2.39 cannot read a sparse index that is also split: the shared index is made
     sparse as it is read (ensure_correct_sparsity), so the link's positions miss ("fatal:
     position for replacement N exceeds base index size"), and core.splitIndex with an
-    index that reads as sparse dies ("cannot use split index with a sparse index").
-    Both need skip-worktree entries to collapse; refused here (also where git would get
-    by because nothing collapses) rather than given a verdict git cannot give."""
+    index that reads as sparse dies ("cannot use split index with a sparse index"),
+    even one marked sparse (``sdir``) with nothing collapsed. Looked at only when the
+    index is marked sparse or has skip-worktree entries (without them nothing can
+    collapse); refused here (also where git would get by because nothing collapses)
+    rather than given a verdict git cannot give."""
     config = context.config
     sparse_allowed = (config.get_bool("core.sparsecheckout", False)
                       and config.get_bool("core.sparsecheckoutcone", False)
