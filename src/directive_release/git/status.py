@@ -142,7 +142,7 @@ def _collect(repo: Repository, head_commit: str, *, include_untracked_in_submodu
     context = _Context(repo, index)
     changes = _Changes(context)
     found, gitlinks = _scan(context)
-    if found.skip_worktree or index.extension(b"sdir") is not None:
+    if found.skip_worktree or index.extension(b"sdir") is not None or _has_sparse_patterns(repo):
         _refuse_split_and_sparse(context)
     _index_vs_head(context, head_commit, found.unmerged, changes)
     _worktree_vs_index(context, found, gitlinks, changes, include_untracked_in_submodules)
@@ -159,10 +159,12 @@ def _refuse_split_and_sparse(context: _Context) -> None:
     sparse as it is read (ensure_correct_sparsity), so the link's positions miss ("fatal:
     position for replacement N exceeds base index size"), and core.splitIndex with an
     index that reads as sparse dies ("cannot use split index with a sparse index"),
-    even one marked sparse (``sdir``) with nothing collapsed. Looked at only when the
-    index is marked sparse or has skip-worktree entries (without them nothing can
-    collapse); refused here (also where git would get by because nothing collapses)
-    rather than given a verdict git cannot give."""
+    even one with nothing collapsed; or, where the link's positions still fit, git
+    pairs replacements with the wrong entries. Whether git dies depends on the
+    index's history, so the configuration itself is refused (also where git gets by)
+    rather than given a verdict git cannot give. Looked at only in a sparse checkout
+    (sparse patterns, skip-worktree entries or an ``sdir`` extension): the plain fast
+    path reads no configuration."""
     config = context.config
     sparse_allowed = (config.get_bool("core.sparsecheckout", False)
                       and config.get_bool("core.sparsecheckoutcone", False)
@@ -173,6 +175,11 @@ def _refuse_split_and_sparse(context: _Context) -> None:
             " which git cannot read either; turn one off: git config core.splitIndex false"
             " && git -c index.sparse=false update-index --no-split-index"
         )
+
+
+def _has_sparse_patterns(repo: Repository) -> bool:
+    """``git sparse-checkout`` has written this worktree's patterns (one stat)."""
+    return os.path.exists(repo.gitdir / "info" / "sparse-checkout")
 
 
 def _present_outside_sparse(context: _Context, positions: list[int]) -> Iterator[tuple[bytes, tuple]]:
