@@ -145,7 +145,7 @@ def test_installed_hook_refuses_a_commit(
 
     first = commit_all("initial")
     assert first.returncode == 0, output(first)
-    assert "check pyproject.toml version" in output(first)  # the hook really ran
+    assert "check the project version" in output(first)  # the hook really ran
     good_head = head()
 
     (consumer / "pyproject.toml").write_text(pyproject("1.02.3"))

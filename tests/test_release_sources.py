@@ -171,3 +171,52 @@ def test_uv_project_release_branch_passes_uv_lock_check(tmp_path: Path) -> None:
     git(root, "switch", "-q", "main")
     (root / "pyproject.toml").write_text(app.replace('version = "0.4.1"', 'version = "0.4.2"'))
     assert _uv(root, "lock", "--check", cache=tmp_path / "cache").returncode != 0
+
+
+STATIC = PYPROJECT
+LISTED = STATIC + '\n[tool.directive-release]\nversion-files = [{files}]\n'
+BAD_INPUT = {
+    "unparsable pattern": ({"pyproject.toml": LISTED.format(files='"v.py:(unclosed"'), "v.py": '__version__ = "0.4.1"\n'},
+                           "not a valid regular expression"),
+    "listed twice": ({"pyproject.toml": LISTED.format(files='"v.py", "./v.py"'), "v.py": '__version__ = "0.4.1"\n'},
+                     "lists v.py twice"),
+    "outside the repository": ({"pyproject.toml": LISTED.format(files='"../v.py"')}, "outside the repository"),
+    "non-UTF-8": ({"pyproject.toml": LISTED.format(files='"v.py"'), "v.py": b'__version__ = "0.4.1"  # caf\xe9\n'},
+                  "v.py:1: not valid UTF-8"),
+    "missing file": ({"pyproject.toml": LISTED.format(files='"v.py"')}, "v.py:1: file not found"),
+    "disagreeing copy": ({"pyproject.toml": LISTED.format(files='"v.py"'), "v.py": '__version__ = "0.4.0"\n'},
+                         'v.py:1: version "0.4.0" disagrees with "0.4.1"'),
+    "invalid uv.lock": ({"pyproject.toml": STATIC, "uv.lock": "version = 1\n[[package]\n"}, "uv.lock:2: invalid TOML"),
+    "project twice in uv.lock": (
+        {"pyproject.toml": STATIC, "uv.lock": 'version = 1\n\n[[package]]\nname = "demo-pkg"\nversion = "0.4.1"\n'
+                                              'source = { editable = "." }\n\n[[package]]\nname = "demo_pkg"\n'
+                                              'version = "0.4.1"\nsource = { editable = "." }\n'},
+        "is recorded twice"),
+    "two version sources": (
+        {"pyproject.toml": STATIC.replace('version = "0.4.1"', 'dynamic = ["version"]').replace(
+            'build-backend = "hatchling.build"', 'build-backend = "setuptools.build_meta"')
+         + '\n[tool.setuptools.dynamic]\nversion = { attr = "demo_pkg.__version__" }\n[tool.setuptools_scm]\n',
+         "demo_pkg/__init__.py": '__version__ = "0.4.1"\n'}, "two version sources"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_version_sources_are_refused_in_one_line_changing_nothing(tmp_path: Path, case: str) -> None:
+    files, fragment = BAD_INPUT[case]
+    root = _project(tmp_path / "p", files)
+    before = snapshot(root)
+    gitdir = sorted(str(p.relative_to(root)) for p in (root / ".git").rglob("*"))
+    for args in (("--dry-run",), ()):
+        result = run_cli("patch", "--yes", "--no-push", *args, cwd=root, env=ENV)
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in result.stderr, result.stderr
+        assert snapshot(root) == before
+        assert sorted(str(p.relative_to(root)) for p in (root / ".git").rglob("*")) == gitdir
+
+
+def test_an_untracked_version_file_is_refused(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", {"pyproject.toml": LISTED.format(files='"v.py"')})
+    (root / "v.py").write_text('__version__ = "0.4.1"\n')
+    result = _release(root)
+    assert result.returncode == 1 and "v.py: is not tracked by git" in result.stderr, result.stderr

@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -170,19 +171,184 @@ def test_missing_index_is_empty(tmp_path: Path) -> None:
     assert index.entries == () and index.cache_tree_root() is None
 
 
-def test_split_index_refused(base_repo: Path) -> None:
+# --- split index (core.splitIndex, the link extension) ------------------------------
+
+# git's in-memory flags the on-disk format does not hold: CE_UPDATE_IN_BASE and the
+# like, which ``ls-files --debug`` shows for a split index.
+_ON_DISK_FLAGS = 0xF000 | 0x60000000
+
+
+def on_disk(entries: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [entry | {"flags": int(entry["flags"]) & _ON_DISK_FLAGS} for entry in entries]  # type: ignore[call-overload]
+
+
+def shared_indexes(repo: Path) -> list[Path]:
+    return sorted((repo / ".git").glob("sharedindex.*"))
+
+
+def split_changes(repo: Path) -> None:
+    """One of each: an entry replaced (staged content), one deleted, one added, one
+    with extended flags, and a conflict (three stages added, the stage-0 one gone)."""
+    write(repo / "src/pkg/core.py", "def f():\n    return 2\n")
+    run_git(repo, "add", "src/pkg/core.py")
+    run_git(repo, "rm", "-q", "--cached", "docs/a b.txt")
+    write(repo / "docs/new.txt", "new\n")
+    run_git(repo, "add", "docs/new.txt")
+    run_git(repo, "update-index", "--skip-worktree", "run.sh")
+    blob = run_git(repo, "hash-object", "-w", "--stdin", input=b"theirs\n").strip()
+    conflict = f"0 {'0' * 40}\tREADME.md\n100644 {blob} 2\tREADME.md\n100644 {blob} 3\tREADME.md\n"
+    run_git(repo, "update-index", "--index-info", input=conflict.encode())
+
+
+def test_split_index_just_split(base_repo: Path) -> None:
     run_git(base_repo, "update-index", "--split-index")
-    with pytest.raises(UnsupportedRepositoryError) as caught:
+    assert len(shared_indexes(base_repo)) == 1
+    index = read(base_repo)
+    assert b"link" in base_repo.joinpath(".git/index").read_bytes()
+    assert our_entries(index) == on_disk(git_entries(base_repo))
+    assert len(index.entries) == 9
+    assert index.cache_tree_root() == run_git(base_repo, "rev-parse", "HEAD^{tree}").strip()
+    assert [path.name for path, _ in index.sources] == ["index", shared_indexes(base_repo)[0].name]
+    from dulwich.index import Index  # why index.py is not dulwich's (its docstring names this test)
+
+    with pytest.raises(Exception, match="Checksum mismatch"):
+        Index(str(base_repo / ".git" / "index"))
+
+
+def test_split_index_replaced_deleted_added(base_repo: Path) -> None:
+    run_git(base_repo, "config", "splitIndex.maxPercentChange", "100")  # never re-split
+    run_git(base_repo, "update-index", "--split-index")
+    shared = shared_indexes(base_repo)
+    split_changes(base_repo)
+    assert shared_indexes(base_repo) == shared  # still the same shared index: the changes are in .git/index
+    raw = (base_repo / ".git" / "index").read_bytes()
+    assert struct.unpack(">I", raw[raw.index(b"link") + 4 :][:4])[0] > 20  # bitmaps after the id
+    index = read(base_repo)
+    assert our_entries(index) == on_disk(git_entries(base_repo))
+    assert index.entry(b"docs/a b.txt") is None and index.entry(b"docs/new.txt") is not None
+    assert [e.stage for e in index.entries if e.path == b"README.md"] == [2, 3]
+    assert index.entry(b"run.sh").skip_worktree  # type: ignore[union-attr]
+    assert index.version == 3
+
+
+@pytest.mark.parametrize("version", [2, 4])
+def test_split_index_after_git_resplits(base_repo: Path, version: int) -> None:
+    """core.splitIndex with splitIndex.maxPercentChange=0: git writes a new shared index
+    at every write, so the link names another file each time."""
+    run_git(base_repo, "config", "core.splitIndex", "true")
+    run_git(base_repo, "config", "splitIndex.maxPercentChange", "0")
+    run_git(base_repo, "update-index", "--index-version", str(version))
+    first = shared_indexes(base_repo)
+    split_changes(base_repo)
+    write(base_repo / "docs/later.txt", "later\n")
+    run_git(base_repo, "add", "docs/later.txt")
+    assert shared_indexes(base_repo) != first
+    index = read(base_repo)
+    assert our_entries(index) == on_disk(git_entries(base_repo))
+    assert index.entry(b"docs/later.txt") is not None
+
+
+def test_split_index_sha256(tmp_path: Path) -> None:
+    repo = tmp_path / "sha256"
+    run_git(tmp_path, "init", "-q", "--object-format=sha256", "-b", "main", str(repo))
+    write(repo / "a.txt", "a\n")
+    write(repo / "dir/b.txt", "b\n")
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-q", "-m", "one")
+    run_git(repo, "update-index", "--split-index")
+    write(repo / "dir/b.txt", "changed\n")
+    run_git(repo, "add", "-A")
+    index = read(repo, 64)
+    assert our_entries(index) == on_disk(git_entries(repo))
+    assert index.entry(b"dir/b.txt").sha == run_git(repo, "rev-parse", ":dir/b.txt").strip()  # type: ignore[union-attr]
+
+
+def test_split_index_missing_shared_index(base_repo: Path) -> None:
+    run_git(base_repo, "update-index", "--split-index")
+    shared = shared_indexes(base_repo)[0]
+    shared.rename(shared.with_name("elsewhere"))
+    with pytest.raises(RepositoryError) as caught:
         read(base_repo)
     message = str(caught.value)
-    assert "index" in message and "split index" in message
-    assert "git update-index --no-split-index" in message and "\n" not in message
+    assert str(shared) in message and "shared index" in message and "\n" not in message
+    assert run_git(base_repo, "status", "--porcelain", check=False) == ""  # git cannot read it either
 
 
-def test_sparse_index_refused(base_repo: Path) -> None:
-    run_git(base_repo, "sparse-checkout", "set", "--cone", "--sparse-index", "src")
-    with pytest.raises(UnsupportedRepositoryError, match=r"\.git/index: sparse index .*--no-sparse-index"):
+def test_split_index_naming_another_index(base_repo: Path) -> None:
+    """A shared index whose checksum is not the one the link names (git: "broken index")."""
+    run_git(base_repo, "update-index", "--split-index")
+    shared = shared_indexes(base_repo)[0]
+    raw = bytearray(shared.read_bytes())
+    raw[-1] ^= 1
+    shared.write_bytes(bytes(raw))
+    with pytest.raises(RepositoryError, match=r"\.git/index: index file is corrupt \(its link extension names"):
         read(base_repo)
+
+
+@pytest.mark.parametrize("damage", ["short-link", "bitmap-past-end", "garbage-after-bitmaps"])
+def test_split_index_bad_link_extension(base_repo: Path, damage: str) -> None:
+    run_git(base_repo, "update-index", "--split-index")
+    write(base_repo / "README.md", "# changed\n")
+    run_git(base_repo, "add", "README.md")
+    path = base_repo / ".git" / "index"
+    raw = path.read_bytes()[:-20]
+    at = raw.index(b"link")
+    size = struct.unpack(">I", raw[at + 4 : at + 8])[0]
+    data = raw[at + 8 : at + 8 + size]
+    data = {"short-link": data[:10], "bitmap-past-end": data[:-3], "garbage-after-bitmaps": data + b"xy"}[damage]
+    _rewrite(base_repo, raw[:at] + b"link" + struct.pack(">I", len(data)) + data + raw[at + 8 + size :])
+    with pytest.raises(RepositoryError, match=r"\.git/index: index file is corrupt \(.*link extension"):
+        read(base_repo)
+
+
+def test_ewah_bitmaps_with_runs(base_repo: Path) -> None:
+    """Enough deletions in a row that git's bitmap holds a run of ones, not only literals."""
+    for number in range(300):
+        write(base_repo / f"many/f{number:03d}.txt", f"{number}\n")
+    run_git(base_repo, "add", "-A")
+    run_git(base_repo, "commit", "-q", "-m", "many")
+    run_git(base_repo, "config", "splitIndex.maxPercentChange", "100")  # never re-split
+    run_git(base_repo, "update-index", "--split-index")
+    run_git(base_repo, "rm", "-q", "--cached", "-r", "many")
+    write(base_repo / "many/f150.txt", "back\n")
+    run_git(base_repo, "add", "many/f150.txt")
+    raw = (base_repo / ".git" / "index").read_bytes()
+    link = raw[raw.index(b"link") + 8 + 20 :]
+    count = struct.unpack_from(">I", link, 4)[0]
+    words = struct.unpack_from(f">{count}Q", link, 8)
+    runs_of_ones, pointer = 0, 0
+    while pointer < len(words):  # the delete bitmap's run-length words
+        runs_of_ones += (words[pointer] & 1) * ((words[pointer] >> 1) & 0xFFFFFFFF)
+        pointer += 1 + (words[pointer] >> 33)
+    assert runs_of_ones >= 3  # 300 deletions in a row: at least 3 whole words of ones as a run
+    index = read(base_repo)
+    assert our_entries(index) == on_disk(git_entries(base_repo))
+    assert [p for p in index.paths if p.startswith(b"many/")] == [b"many/f150.txt"]
+
+
+# --- sparse index (sparse-checkout --sparse-index: sdir, sparse directory entries) ----
+
+
+def sparse_entries(repo: Path) -> list[dict[str, object]]:
+    """``git ls-files --sparse``: the index as it is, sparse directories unexpanded."""
+    out = run_git(repo, "ls-files", "--sparse", "-s")
+    return [{"mode": int(line.split()[0], 8), "sha": line.split()[1], "path": line.split("\t", 1)[1].encode()}
+            for line in out.splitlines()]
+
+
+def test_sparse_index(base_repo: Path) -> None:
+    run_git(base_repo, "sparse-checkout", "set", "--cone", "--sparse-index", "src")
+    index = read(base_repo)
+    assert b"sdir" in {sig for sig, _, _ in index.extensions}
+    assert [{"mode": e.mode, "sha": e.sha, "path": e.path} for e in index.entries] == sparse_entries(base_repo)
+    docs = index.entry(b"docs/")
+    assert docs is not None and docs.mode == 0o040000 and docs.skip_worktree
+    assert docs.sha == run_git(base_repo, "rev-parse", "HEAD:docs").strip()
+    assert index.cache_tree_root() == run_git(base_repo, "rev-parse", "HEAD^{tree}").strip()
+    from dulwich.index import Index  # why index.py is not dulwich's (its docstring names this test)
+
+    with pytest.raises(Exception, match="Checksum mismatch"):
+        Index(str(base_repo / ".git" / "index"))
 
 
 def _rewrite(repo: Path, body: bytes) -> Path:
@@ -437,3 +603,100 @@ def test_update_unknown_path_refused(base_repo: Path) -> None:
     with pytest.raises(RepositoryError, match="nothere.txt has no stage-0 entry"):
         update_single_entry(index, b"nothere.txt", sha="0" * 40, mode=0o100644,
                             st=os.lstat(base_repo / "README.md"), new_root_tree=None)
+
+
+# --- update_single_entry on a split or sparse index ---------------------------------
+
+
+def _git_update_index_tree(repo: Path, path: str) -> tuple[Path, str]:
+    """git's own update of ``path`` on a copy of the index (beside it, so a split
+    index finds its shared index), and the tree that index holds."""
+    copy = _git_update_index(repo, path)
+    tree = run_git(repo, "write-tree", env={"GIT_INDEX_FILE": str(copy)}).strip()
+    return copy, tree
+
+
+@pytest.mark.parametrize("how", ["update-index --split-index", "core.splitIndex"])
+def test_update_split_index_writes_a_full_index(base_repo: Path, how: str) -> None:
+    run_git(base_repo, "config", "splitIndex.maxPercentChange", "100")  # git keeps the link until we write
+    if how == "core.splitIndex":
+        run_git(base_repo, "config", "core.splitIndex", "true")
+        run_git(base_repo, "status", "--porcelain")  # any write splits it
+    else:
+        run_git(base_repo, "update-index", "--split-index")
+    later = time.time() + 5
+    os.utime(base_repo / "docs/a b.txt", (later, later))
+    run_git(base_repo, "add", "docs/a b.txt")  # same content, new stat data: a replaced entry in the split file
+    run_git(base_repo, "commit", "-q", "--allow-empty", "-m", "cache tree valid again, as after any commit")
+    index_path = base_repo / ".git" / "index"
+    raw = index_path.read_bytes()
+    assert b"link" in raw and struct.unpack(">I", raw[raw.index(b"link") + 4 :][:4])[0] > 20
+    # Another size: git update-index on the copy must see the change whatever the timing.
+    write(base_repo / "pyproject.toml", '[project]\nname = "demo"\nversion = "0.4.10"\n')
+    sha = run_git(base_repo, "hash-object", "-w", "--", "pyproject.toml").strip()
+    expected, tree = _git_update_index_tree(base_repo, "pyproject.toml")
+    before = read(base_repo)
+    data = update_single_entry(before, b"pyproject.toml", sha=sha, mode=0o100644,
+                               st=os.lstat(base_repo / "pyproject.toml"), new_root_tree=tree)
+    theirs = on_disk(git_entries(base_repo, expected))
+    index_path.write_bytes(data)
+    after = read(base_repo)
+    assert b"link" not in {sig for sig, _, _ in after.extensions} and not after.sources  # a full index
+    assert on_disk(git_entries(base_repo)) == theirs == our_entries(after)
+    assert _views(base_repo, index_path) == _views(base_repo, expected)
+    assert after.cache_tree_root() == tree
+    _assert_cache_tree_true(base_repo, after, tree)
+    assert run_git(base_repo, "fsck", "--no-dangling", "--strict") == ""
+    assert run_git(base_repo, "diff", "--cached", "--name-only") == "pyproject.toml\n"
+    if how == "core.splitIndex":  # git splits it again at its next write, and reads the same
+        os.utime(base_repo / "README.md", (later, later))
+        run_git(base_repo, "add", "README.md")
+        assert b"link" in index_path.read_bytes()
+        again = read(base_repo)
+        assert again.sources and our_entries(again) == on_disk(git_entries(base_repo))
+        assert [e["sha"] for e in our_entries(again)] == [e["sha"] for e in theirs]
+    expected.unlink()
+
+
+def test_update_split_index_refuses_a_corrupt_shared_index(base_repo: Path) -> None:
+    """The checksum a rewrite verifies covers both files it was read from."""
+    run_git(base_repo, "update-index", "--split-index")
+    shared = shared_indexes(base_repo)[0]
+    raw = bytearray(shared.read_bytes())
+    raw[20] ^= 1  # inside an entry's ctime: the trailer (the name in the link) still matches
+    shared.write_bytes(bytes(raw))
+    path = base_repo / ".git" / "index"
+    corrupt = IndexFile._parse_quietly(path, path.read_bytes(), 0, 20)  # read like git: no checksum check
+    entry = corrupt.entry(b"README.md")
+    assert entry is not None
+    with pytest.raises(RepositoryError, match=r"sharedindex\.[0-9a-f]{40}: index file is corrupt \(checksum mismatch\)"):
+        update_single_entry(corrupt, b"README.md", sha=entry.sha, mode=entry.mode,
+                            st=os.lstat(base_repo / "README.md"), new_root_tree=None)
+
+
+def test_update_sparse_index_keeps_it_sparse(base_repo: Path) -> None:
+    run_git(base_repo, "sparse-checkout", "set", "--cone", "--sparse-index", "src")
+    index_path = base_repo / ".git" / "index"
+    sparse_before = sparse_entries(base_repo)
+    # Another size: git update-index on the copy must see the change whatever the timing.
+    write(base_repo / "pyproject.toml", '[project]\nname = "demo"\nversion = "0.4.10"\n')
+    sha = run_git(base_repo, "hash-object", "-w", "--", "pyproject.toml").strip()
+    tree = _new_tree(base_repo, 0o100644, sha, "pyproject.toml")
+    before = read(base_repo)
+    data = update_single_entry(before, b"pyproject.toml", sha=sha, mode=0o100644,
+                               st=os.lstat(base_repo / "pyproject.toml"), new_root_tree=tree)
+    expected = _git_update_index(base_repo, "pyproject.toml")
+    index_path.write_bytes(data)
+    after = read(base_repo)
+    assert b"sdir" in {sig for sig, _, _ in after.extensions}
+    sparse_after = sparse_entries(base_repo)  # the same entries, docs/ still one sparse directory
+    assert [e for e in sparse_after if e["path"] != b"pyproject.toml"] == [
+        e for e in sparse_before if e["path"] != b"pyproject.toml"]
+    assert {"mode": 0o040000, "sha": run_git(base_repo, "rev-parse", "HEAD:docs").strip(),
+            "path": b"docs/"} in sparse_after
+    assert _views(base_repo, index_path) == _views(base_repo, expected)
+    assert after.cache_tree_root() == tree
+    _assert_cache_tree_true(base_repo, after, tree)
+    assert run_git(base_repo, "fsck", "--no-dangling", "--strict") == ""
+    assert run_git(base_repo, "diff", "--cached", "--name-only") == "pyproject.toml\n"
+    expected.unlink()

@@ -26,7 +26,7 @@ from . import actions
 from .gate import GateEnvironment, decide
 from .github_api import GitHubClient
 from .published import DEFAULT_INDEX_URL, check_published, dist_files
-from .project import read_project
+from .project import ProjectInfo, read_project
 from .tag import tag_release
 
 PROG = "directive-release-ci"
@@ -230,14 +230,20 @@ def _published(args: argparse.Namespace, env: dict[str, str]) -> int:
     return 0
 
 
-def _tag(args: argparse.Namespace, env: dict[str, str]) -> int:
-    project = read_project(args.project)
+def _built_version(args: argparse.Namespace, project: ProjectInfo, action: str) -> str:
+    """``--version`` (default: the project's); refused unless it is the version that was built."""
     version = args.version or project.version
     if version != project.version:
         raise UsageError(
             f"--version {version} differs from {project.path}'s version {project.version};"
-            " tag only the version that was built and published"
+            f" {action} only the version that was built and published"
         )
+    return version
+
+
+def _tag(args: argparse.Namespace, env: dict[str, str]) -> int:
+    project = read_project(args.project)
+    version = _built_version(args, project, "tag")
     tag_name = project.settings.tag_for(version)
     result = tag_release(
         args.project,
@@ -261,12 +267,7 @@ def _github_release(args: argparse.Namespace, env: dict[str, str]) -> int:
     from .github_release import ReleaseTarget, dist_to_attach, publish_release
 
     project = read_project(args.project)
-    version = args.version or project.version
-    if version != project.version:
-        raise UsageError(
-            f"--version {version} differs from {project.path}'s version {project.version};"
-            " release only the version that was built and published"
-        )
+    version = _built_version(args, project, "release")
     token = env.get("GITHUB_TOKEN")
     if not token:
         raise UsageError("GITHUB_TOKEN is not set; pass the job's token in the step's env")

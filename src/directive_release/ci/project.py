@@ -1,20 +1,19 @@
-"""What the CI helpers need from ``pyproject.toml``: name, static version, settings.
+"""What the CI helpers need from the project: name, version, settings.
 
-Read-only and standard library only (``tomllib``): the helpers never edit the
-file, they only compare what the merged release branch claims with what the
-merged tree actually holds.
+Read-only, through the same version sources the release uses (static
+``[project].version``, hatch/setuptools/flit/pdm files): the helpers never edit
+a file, they only compare what the merged release branch claims with what the
+merged tree actually holds. A version derived from git tags has no release
+branch to gate on and is refused in one line.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings import TABLE, Settings, settings_from_table
 from ..errors import PyprojectError
-from ..version import InvalidVersion, parse
 
 
 @dataclass(frozen=True)
@@ -33,42 +32,27 @@ class ProjectInfo:
 
 def normalize_name(name: str) -> str:
     """PEP 503: runs of ``-``, ``_`` and ``.`` become one ``-``, lower case."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    from ..sources import normalize_name as normalized
+
+    return normalized(name)
 
 
 def read_project(directory: Path) -> ProjectInfo:
-    """Load ``directory/pyproject.toml``; every problem names the file and what to do."""
+    """The name, the version wherever the project keeps it (:mod:`directive_release.sources`, as the
+    release reads it) and the settings; every problem names the file and what to do."""
+    from .. import sources
+
     path = directory / "pyproject.toml"
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise PyprojectError(f"{path}: not found; run from the project root or pass --project DIR") from exc
-    except OSError as exc:
-        raise PyprojectError(f"{path}: cannot read ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PyprojectError(f"{path}: invalid TOML ({exc})") from exc
-
-    project = data.get("project")
-    if not isinstance(project, dict):
-        raise PyprojectError(f"{path}: no [project] table; directive-release needs PEP 621 metadata")
-    name = project.get("name")
-    if not isinstance(name, str) or not name:
+    if not path.exists():
+        raise PyprojectError(f"{path}: not found; run from the project root or pass --project DIR")
+    found = sources.locate(directory, directory)
+    found.refuse_if_vcs()
+    pyproject = found.scan.pyproject
+    if not found.scan.name:
         raise PyprojectError(f"{path}: [project] has no name")
-    dynamic = project.get("dynamic", [])
-    if isinstance(dynamic, list) and "version" in dynamic:
-        raise PyprojectError(
-            f"{path}: [project] version is dynamic; directive-release needs a static version = \"X.Y.Z\""
-        )
-    version = project.get("version")
-    if not isinstance(version, str):
-        raise PyprojectError(f"{path}: [project] has no version = \"X.Y.Z\"")
-    try:
-        parse(version)
-    except InvalidVersion as exc:
-        raise PyprojectError(f"{path}: [project] {exc}") from exc
-
+    assert found.current_version is not None
+    data = sources.parse_toml(pyproject.raw, pyproject.display)
     tool = data.get("tool", {})
     table = tool.get(TABLE.removeprefix("tool.")) if isinstance(tool, dict) else None
     settings = settings_from_table(table, source=str(path))
-    return ProjectInfo(path=path, name=name, version=version, settings=settings)
+    return ProjectInfo(path=path, name=found.scan.name, version=found.current_version, settings=settings)

@@ -1,20 +1,29 @@
-"""The git backend: pure Python (dulwich plus small fast readers), never the git binary.
+"""The git backend: the only package that imports dulwich or reads git's files; never the git binary.
 
-Modules, one job each (the release flow in ``release.py`` is their only caller):
+One owner per concern (the release, the hook's neighbours, ``suggest`` and ``ci`` call
+these, never dulwich). Each module's docstring says which dulwich part it uses, or why
+not: a measured speed gap or a behaviour that differs from git, with the test that
+holds it to git.
 
-- ``repo``        discovery (``discover``), HEAD/ref reads, in-progress operations.
-- ``index``       fast index reader and a one-entry index update that keeps the
-                  cache-tree extension valid.
-- ``status``      the clean check, verdict identical to
-                  ``git status --porcelain --untracked-files=no``; untracked listing.
-- ``objects``     write blob/tree/commit objects (dulwich object store).
-- ``refs``        ref and HEAD writes with git's lock files, reflogs, upstream config.
-- ``config``      git configuration as git reads it (includes, includeIf, env).
-- ``identity``    author/committer exactly as git resolves them.
-- ``hooks``       pre-commit / commit-msg as git runs them.
-- ``signing``     commit.gpgsign (openpgp and ssh).
-- ``remote``      remote URLs: pushurl, insteadOf/pushInsteadOf, redaction.
-- ``credentials`` git's credential-helper protocol.
-- ``transport``   ls-remote and push over file://, git://, ssh://, https:// with
-                  time-outs and per-ref status checks.
+- ``repo``          discovery, HEAD and ref reads, operations in progress.
+- ``config_syntax`` git's config file grammar: the one parser of config text.
+- ``config``        the configuration as git loads it (files, includes, includeIf, env).
+- ``config_edit``   the release's config edit: add a branch's upstream keys, take them back.
+- ``lockfile``      git's lock-file protocol: the one way a file is replaced atomically.
+- ``refs``          ref, HEAD and reflog writes through it, compare-and-swap.
+- ``index``         the index reader and the one-entry update that keeps its cache tree valid.
+- ``status``        the clean check, git's verdict (``git status --porcelain -uno``); ``scan``
+                    its stat loop; ``convert`` the clean conversion and gitattributes.
+- ``odb``           the one object reader/writer (loose objects, packs, deltas, alternates).
+- ``objects``       the release's blob, the trees on its path, its commit.
+- ``history``       the commits since the last release, for the suggestion.
+- ``tags``          annotated release tags (the CI tag helper).
+- ``identity``      author and committer exactly as git resolves them.
+- ``signing``       ``commit.gpgSign`` (openpgp, x509, ssh).
+- ``hooks``         pre-commit and commit-msg as git runs them.
+- ``remote``        remote URLs: pushurl, insteadOf/pushInsteadOf, redaction.
+- ``credentials``   git's credential-helper protocol, never prompting.
+- ``transport``     ls-remote and push (dulwich's clients) over file://, git://, ssh://,
+                    http(s):// with time-outs and per-ref status checks; ``pack`` the
+                    objects a push sends, nothing more.
 """

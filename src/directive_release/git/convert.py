@@ -2,6 +2,17 @@
 convert_to_git: filter, working-tree-encoding, CRLF, ident) and the gitattributes
 lookup (attr.c) it depends on. Only loaded when the clean check must compare a
 file's content, or a release stages pyproject.toml.
+
+No dulwich: its ``filters.FilterBlobNormalizer`` (1.2.21) covers filter drivers and
+CRLF (has_crlf_in_index included) but not the ``ident`` and ``working-tree-encoding``
+attributes, and importing it would put dulwich's ~150 ms of imports on the release
+path (/work/shared/notes/dulwich.md §3). The differential tests
+(tests/git/test_status_differential.py: the ``attributes``, ``autocrlf`` and
+``crlf_rewrite`` operations; tests/git/test_status.py) compare ours with git.
+
+What it reads from its caller is :class:`ConversionContext`, a structural type
+defined here (the clean check's context in :mod:`.status` is one), so this module
+never imports :mod:`.status`, not even for types.
 """
 
 from __future__ import annotations
@@ -16,7 +27,43 @@ from ..errors import RepositoryError, UnsupportedRepositoryError
 from .index import R_OID
 
 if TYPE_CHECKING:
-    from .status import _Context as Context
+    from typing import Protocol
+
+    from .config import GitConfig
+    from .index import IndexFile
+    from .odb import ObjectReader
+    from .repo import Repository
+
+    class ConversionSettings(Protocol):
+        @property
+        def autocrlf(self) -> str:  # "true" | "false" | "input"
+            ...
+
+    class ConversionContext(Protocol):
+        """What the conversion and the attributes lookup read: the repository, its
+        worktree root (bytes ending in "/"), index, objects, configuration, core.*
+        settings, and one :class:`Attributes` shared by every file checked."""
+
+        @property
+        def repo(self) -> Repository: ...
+
+        @property
+        def root(self) -> bytes: ...
+
+        @property
+        def index(self) -> IndexFile: ...
+
+        @property
+        def objects(self) -> ObjectReader: ...
+
+        @property
+        def config(self) -> GitConfig: ...
+
+        @property
+        def settings(self) -> ConversionSettings: ...
+
+        @property
+        def attributes(self) -> Attributes: ...
 
 
 AttrValue = bytes | bool | None  # set (True), unset (False), a value, unspecified (None)
@@ -24,7 +71,7 @@ _ATTRS_WANTED = (b"text", b"crlf", b"eol", b"ident", b"filter", b"working-tree-e
 
 
 class Converter:
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: ConversionContext) -> None:
         self.context = context
 
     def to_git(self, path: bytes, data: bytes, index_oid: bytes) -> bytes:
@@ -171,7 +218,7 @@ class Attributes:
     core.attributesFile, then the system file; within a file, later lines win.
     """
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: ConversionContext) -> None:
         self.context = context
         self.macros: dict[bytes, list[tuple[bytes, AttrValue]]] = {
             b"binary": [(b"diff", False), (b"merge", False), (b"text", False)]

@@ -145,17 +145,9 @@ class ObjectReader:
         data = pack.pack
         if offset >= len(data) - self.hash_size:
             return None
-        byte = data[offset]
-        if (byte >> 4) & 7 != 1:
+        kind, size, position = _object_header(data, offset)
+        if kind != 1:
             return None
-        size = byte & 15
-        shift = 4
-        position = offset + 1
-        while byte & 0x80:
-            byte = data[position]
-            position += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
         body, end = _inflate_to_end(data, position, size)
         if expected is not None:
             if self._hash is None:
@@ -224,16 +216,7 @@ class ObjectReader:
         deltas: list[bytes] = []
         data = pack.pack
         while True:
-            byte = data[offset]
-            kind = (byte >> 4) & 7
-            size = byte & 15
-            shift = 4
-            position = offset + 1
-            while byte & 0x80:
-                byte = data[position]
-                position += 1
-                size |= (byte & 0x7F) << shift
-                shift += 7
+            kind, size, position = _object_header(data, offset)
             if kind == _OFS_DELTA:
                 byte = data[position]
                 position += 1
@@ -264,6 +247,21 @@ class ObjectReader:
         if self._replacements is None:
             self._replacements = _replace_refs(self.repo)
         return self._replacements.get(oid, oid)
+
+
+def _object_header(data: mmap.mmap, offset: int) -> tuple[int, int, int]:
+    """A packed object's type, inflated size and where its data starts (gitformat-pack: "size-encoding")."""
+    byte = data[offset]
+    kind = (byte >> 4) & 7
+    size = byte & 15
+    shift = 4
+    position = offset + 1
+    while byte & 0x80:
+        byte = data[position]
+        position += 1
+        size |= (byte & 0x7F) << shift
+        shift += 7
+    return kind, size, position
 
 
 def _object_directories(objects: Path) -> list[Path]:
