@@ -242,7 +242,7 @@ def _check_repository_root(root: Path) -> None:
 def _choose(args: argparse.Namespace, name: str, settings: Settings, root: Path,
             interactive: bool) -> tuple[WorkflowOptions, bool]:
     method = "token" if args.token else "trusted"
-    base = args.base_branch or settings.base_branch
+    base = args.base_branch or _found_base(root, settings)
     environment = args.environment or "pypi"
     has_precommit = (root / ".pre-commit-config.yaml").exists()
     add_hook = True
@@ -279,6 +279,22 @@ def _choose(args: argparse.Namespace, name: str, settings: Settings, root: Path,
         method=method, index_url=index_url, repository_url=repository_url, python_version=args.python_version,
     )
     return options, add_hook
+
+
+def _found_base(root: Path, settings: Settings) -> str:
+    """base-branch when pyproject.toml sets it; else the branch a release finds without asking the
+    remote (refs/remotes/<remote>/HEAD, init.defaultBranch, main), so a master repository gets master."""
+    if "base_branch" in settings.configured:
+        return settings.base_branch
+    from .git.config import load_config
+    from .git.repo import discover
+    from .release.base import local_base
+
+    try:
+        repository = discover(root)
+        return local_base(repository, settings, load_config(repository), settings.remote).branch
+    except (ReleaseError, OSError):
+        return settings.base_branch
 
 
 def _choice(title: str, value: str):  # -> questionary.Choice

@@ -232,6 +232,27 @@ def test_bad_choices_are_one_line_and_change_nothing(tmp_path: Path, args: list[
     assert snapshot_with_times(project) == before
 
 
+def test_a_master_repository_gets_master_without_asking(tmp_path: Path) -> None:
+    """Unconfigured, the base branch is what a release would find: here the clone's origin/HEAD."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "master", str(bare))
+    seed = make_project(tmp_path / "seed")
+    git(seed, "add", "pyproject.toml")
+    git(seed, "commit", "-q", "-m", "seed")
+    git(seed, "push", "-q", str(bare), "main:master")
+    project = tmp_path / "widget"
+    git(tmp_path, "clone", "-q", str(bare), str(project))
+    git(project, "remote", "set-url", "origin", "https://github.com/acme/widget.git")
+    assert git(project, "symbolic-ref", "refs/remotes/origin/HEAD").strip() == "refs/remotes/origin/master"
+    result = init(project, "--yes")
+    assert result.returncode == 0, result.stderr
+    workflow = yaml.safe_load((project / WORKFLOW).read_text())
+    assert workflow[True]["push"]["branches"] == ["master"]  # yaml reads the key "on" as True
+    table = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["directive-release"]
+    assert table["base-branch"] == "master"  # so the CI gate and the release agree
+    assert "Selected branches -> master" in result.stdout
+
+
 def test_a_subdirectory_of_a_repository_is_refused(tmp_path: Path) -> None:
     repo = make_project(tmp_path / "mono")
     sub = make_project(repo / "pkg", git_repo=False)
