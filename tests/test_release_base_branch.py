@@ -147,6 +147,10 @@ def test_other_branch_is_refused_naming_both(project: Project) -> None:
         project.path / "pyproject.toml").read_text() + '\n[tool.directive-release]\nbase-branch = "develop"\n')
     line = _refused(configured, "patch", "--dry-run", "--no-push")
     assert "HEAD is on main, not on the base branch develop (base-branch in [tool.directive-release])" in line
+    # a base branch named by the user refuses before the remote is contacted: an unreachable one does not matter
+    configured.git("remote", "set-url", "origin", "git://127.0.0.1:9/nowhere.git")
+    line = _refused(configured, "patch", "--yes")
+    assert "HEAD is on main, not on the base branch develop" in line
 
 
 def test_maintenance_branch_with_base_branch_option(project: Project, tmp_path: Path) -> None:

@@ -62,6 +62,7 @@ def make_plan(start: Path, options: Options, checked: Checked | None = None) -> 
 
     from .base import check_on_base, compare_with_remote, local_base, resolve_base
 
+    check_given_base(checked, options.base_branch)  # a named base refuses before any contact
     remote = None
     pull_request_url = None
     remote_name = options.remote or settings.remote
