@@ -97,8 +97,11 @@ def _remove_local_remote_debris(repo: gitrepo.Repository, url: str, ref: str, st
     if not root.is_absolute():
         root = repo.worktree / root
     gitdir = root / ".git" if (root / ".git").is_dir() else root
-    candidates = [gitdir / f"{ref}.lock", *(gitdir / "objects" / "pack").glob("*.lock"),
-                  *(gitdir / "objects" / "pack").glob("tmp*.pack"), *(gitdir / "objects").glob("??/*.lock")]
+    pack = gitdir / "objects" / "pack"
+    # The receiving side (git/transport.py's file:// intake) writes tmp_pack_*/tmp_idx_* then
+    # renames them; dulwich's own writes tmp*.pack: a kill between the two leaves either.
+    candidates = [gitdir / f"{ref}.lock", *pack.glob("*.lock"), *pack.glob("tmp*.pack"), *pack.glob("tmp_pack_*"),
+                  *pack.glob("tmp_idx_*"), *(gitdir / "objects").glob("??/*.lock")]
     for path in candidates:
         try:
             if path.lstat().st_mtime_ns >= started_ns - CLOCK_SLACK_NS:
