@@ -20,7 +20,8 @@ from reliability_support import whole_state  # noqa: E402
 
 from directive_release.git.odb import ObjectReader  # noqa: E402
 from directive_release.git.repo import discover  # noqa: E402
-from directive_release.release.base import ahead_behind  # noqa: E402
+from directive_release.git.history import ahead_behind  # noqa: E402
+from directive_release.release.base import WALK_LIMIT  # noqa: E402
 
 
 def _colleague(tmp_path: Path, project: Project, name: str = "colleague") -> Path:
@@ -271,7 +272,7 @@ def test_ahead_behind_matches_git_rev_list_on_merges(project: Project, tmp_path:
     for ours, theirs in (("main", "origin/main"), ("origin/main", "main"), ("side", "origin/main"),
                          ("main", "main~1"), ("main~1", "main")):
         ids = [project.git("rev-parse", name).strip() for name in (ours, theirs)]
-        assert ahead_behind(reader, *ids) == _oracle_counts(project, ours, theirs), (ours, theirs)
+        assert ahead_behind(reader, *ids, WALK_LIMIT) == _oracle_counts(project, ours, theirs), (ours, theirs)
     assert ahead_behind(reader, project.git("rev-parse", "main").strip(),
                         project.git("rev-parse", "origin/main").strip(), limit=3) is None
 

@@ -28,6 +28,11 @@ many, so a deadline already past reads exactly one batch per walk); the result t
 how many commits were read. Commits named in ``.git/shallow`` have no parents (as git
 treats them); a walk that ends there says so. What counts as a release is not decided
 here: the caller passes the rules (``suggest.py``); this module only knows git's formats.
+
+It also counts how far HEAD and the remote's base branch have moved apart
+(:func:`ahead_behind`, ``git rev-list --count --left-right``) for the release's base-branch
+check. Every commit header is read by :func:`.odb.parse_commit_header`, as the push's walk
+(:mod:`.pack`) reads them.
 """
 
 from __future__ import annotations
@@ -39,11 +44,10 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from binascii import unhexlify
 from typing import Generic, TypeVar
 
 from ..errors import RepositoryError
-from .odb import ObjectReader
+from .odb import ObjectReader, parse_commit_header
 from .repo import Repository
 
 V = TypeVar("V")
@@ -108,20 +112,8 @@ class _Graph:
         return commit
 
     def _parse(self, oid: bytes, data: bytes) -> _Commit:
-        length = self.hex_length
-        position = 6 + length  # after "tree <hex>\n"
-        parents: list[bytes] = []
         try:
-            while data.startswith(b"parent ", position):
-                parents.append(unhexlify(data[position + 7 : position + 7 + length]))
-                position += 8 + length
-            line_at = data.index(b"\ncommitter ", position - 1)
-            line_end = data.find(b"\n", line_at + 1)
-            if line_end < 0:
-                line_end = len(data)
-            stamp = data.rindex(b"> ", line_at, line_end) + 2
-            space = data.find(b" ", stamp, line_end)
-            date = int(data[stamp : space if space >= 0 else line_end])
+            _tree, parents, date = parse_commit_header(data, self.hex_length)
         except (ValueError, binascii.Error) as exc:
             raise RepositoryError(f"commit {oid.hex()}: malformed ({exc})") from exc
         if oid in self.shallow:
@@ -438,3 +430,71 @@ def _peel(reader: ObjectReader, oid: bytes) -> bytes | None:
         except ValueError:
             return None
     return None
+
+
+# The base branch's comparison (release/base.py): ahead and behind, as rev-list counts them.
+
+
+def has_commit(reader: ObjectReader, commit: str) -> bool:
+    """Is ``commit`` (hex) a commit in this repository's object database?"""
+    try:
+        reader.read_typed(bytes.fromhex(commit), "commit")
+    except (RepositoryError, ValueError):
+        return False
+    return True
+
+
+def ahead_behind(reader: ObjectReader, ours: str, theirs: str, limit: int) -> tuple[int, int] | None:
+    """``git rev-list --count --left-right ours...theirs``: commits only in ours, only in theirs.
+
+    Both histories are walked newest first, each commit marked with the side(s) it is
+    reachable from; the walk stops once every commit still queued is reachable from both
+    and older than every commit so far reachable from one side only (so none of those can
+    still turn out to be an ancestor of both: commits made in the same second included).
+    None when more than ``limit`` commits would have to be read, or history is missing
+    (a shallow clone).
+    """
+    mine, other, both = 1, 2, 3
+    flags: dict[str, int] = {}
+    known: dict[str, tuple[int, list[str]]] = {}
+    queue: list[tuple[int, int, str]] = []
+    order = 0
+    oldest_single: int | None = None  # the oldest date among one-sided commits; None: to recompute
+
+    def mark(commit: str, flag: int) -> None:
+        nonlocal order, oldest_single
+        before = flags.get(commit, 0)
+        after = before | flag
+        if after == before:
+            return
+        flags[commit] = after
+        if commit not in known:
+            _tree, parents, when = parse_commit_header(reader.read_typed(bytes.fromhex(commit), "commit"),
+                                                       reader.hash_size * 2)
+            known[commit] = (when, [parent.hex() for parent in parents])
+        oldest_single = None
+        order += 1
+        heapq.heappush(queue, (-known[commit][0], order, commit))
+
+    try:
+        mark(ours, mine)
+        mark(theirs, other)
+        read = 0
+        while queue:
+            if all(flags[commit] == both for _, _, commit in queue):
+                if oldest_single is None:
+                    singles = [known[commit][0] for commit, flag in flags.items() if flag != both]
+                    oldest_single = min(singles) if singles else -1
+                if -queue[0][0] < oldest_single:
+                    break
+            _, _, commit = heapq.heappop(queue)
+            read += 1
+            if read > limit:
+                return None
+            for parent in known[commit][1]:
+                mark(parent, flags[commit])
+    except (RepositoryError, ValueError, binascii.Error):
+        return None
+    ahead = sum(1 for flag in flags.values() if flag == mine)
+    behind = sum(1 for flag in flags.values() if flag == other)
+    return ahead, behind

@@ -249,6 +249,32 @@ class ObjectReader:
         return self._replacements.get(oid, oid)
 
 
+def parse_commit_header(data: bytes, hex_length: int) -> tuple[bytes, list[bytes], int]:
+    """A commit body's tree id, parent ids (raw bytes) and committer time; ValueError if malformed.
+
+    The one reader of commit headers (the history walk, the push's walk and the base branch's
+    comparison use it). Position-based: git writes ``tree``, then every ``parent``, then
+    ``author`` and ``committer``, and the history walk reads tens of thousands of these.
+    """
+    from binascii import unhexlify
+
+    if not data.startswith(b"tree "):
+        raise ValueError("no tree line")
+    tree = unhexlify(data[5 : 5 + hex_length])
+    position = 6 + hex_length  # after "tree <hex>\n"
+    parents: list[bytes] = []
+    while data.startswith(b"parent ", position):
+        parents.append(unhexlify(data[position + 7 : position + 7 + hex_length]))
+        position += 8 + hex_length
+    line_at = data.index(b"\ncommitter ", position - 1)
+    line_end = data.find(b"\n", line_at + 1)
+    if line_end < 0:
+        line_end = len(data)
+    stamp = data.rindex(b"> ", line_at, line_end) + 2
+    space = data.find(b" ", stamp, line_end)
+    return tree, parents, int(data[stamp : space if space >= 0 else line_end])
+
+
 def _object_header(data: mmap.mmap, offset: int) -> tuple[int, int, int]:
     """A packed object's type, inflated size and where its data starts (gitformat-pack: "size-encoding")."""
     byte = data[offset]

@@ -31,12 +31,13 @@ accepts such a duplicate (index-pack and fsck do).
 
 from __future__ import annotations
 
+import binascii
 import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import RepositoryError
-from .odb import ObjectReader, parse_tree
+from .odb import ObjectReader, parse_commit_header, parse_tree
 
 if TYPE_CHECKING:  # pragma: no cover
     from dulwich.pack import UnpackedObject
@@ -56,22 +57,10 @@ class _Commit:
 
 
 def _parse_commit(data: bytes, hash_size: int) -> _Commit:
-    tree = b""
-    parents: list[bytes] = []
-    date = 0
-    hex_len = hash_size * 2
-    for line in data.split(b"\n\n", 1)[0].split(b"\n"):
-        if line.startswith(b"tree "):
-            tree = bytes.fromhex(line[5 : 5 + hex_len].decode("ascii"))
-        elif line.startswith(b"parent "):
-            parents.append(bytes.fromhex(line[7 : 7 + hex_len].decode("ascii")))
-        elif line.startswith(b"committer "):
-            try:
-                date = int(line.rsplit(b" ", 2)[1])
-            except (IndexError, ValueError):
-                date = 0
-    if not tree:
-        raise RepositoryError("commit without a tree line")
+    try:
+        tree, parents, date = parse_commit_header(data, hash_size * 2)
+    except (ValueError, binascii.Error) as exc:
+        raise RepositoryError(f"a commit that cannot be read ({exc})") from exc
     return _Commit(tree, parents, date)
 
 

@@ -6,20 +6,18 @@ Unless it is given (``--base-branch``) or configured (``base-branch`` in
 branch its ``HEAD`` names in the ref listing the release makes anyway (no second
 contact); else the local ``refs/remotes/<remote>/HEAD`` (what ``git clone`` left);
 else ``init.defaultBranch``; else ``main``. A release must start on it, and must
-not be behind the remote's: commits are counted with our own object reader,
-walking both histories newest first, as ``git rev-list --count --left-right`` does.
+not be behind the remote's: commits are counted by :func:`..git.history.ahead_behind`,
+as ``git rev-list --count --left-right`` counts them.
 """
 
 from __future__ import annotations
 
-import heapq
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..errors import ReleaseError, RepositoryError
+from ..errors import ReleaseError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..git.config import GitConfig
-    from ..git.odb import ObjectReader
     from ..git.repo import HeadState, Repository
     from ..settings import Settings
 
@@ -107,6 +105,7 @@ def compare_with_remote(repo: "Repository", head: "HeadState", base: Base, remot
 
     Behind or diverged is refused (the release branch would miss what others merged).
     """
+    from ..git.history import ahead_behind, has_commit
     from ..git.odb import ObjectReader
 
     theirs_name = f"{remote}/{base.branch}"
@@ -120,10 +119,10 @@ def compare_with_remote(repo: "Repository", head: "HeadState", base: Base, remot
     if theirs == ours:
         return 0, f"{head.branch} is up to date with {theirs_name}"
     reader = ObjectReader(repo)
-    if not _has_commit(reader, theirs):
+    if not has_commit(reader, theirs):
         raise BranchError(f"{head.branch} is behind {theirs_name} ({remote} has commits this repository"
                           f" does not have); pull first (git pull {remote} {base.branch})")
-    counted = ahead_behind(reader, ours, theirs)
+    counted = ahead_behind(reader, ours, theirs, WALK_LIMIT)
     if counted is None:
         raise BranchError(f"could not compare {head.branch} with {theirs_name} within {WALK_LIMIT:,} commits;"
                           f" pull first (git pull {remote} {base.branch})")
@@ -140,83 +139,3 @@ def compare_with_remote(repo: "Repository", head: "HeadState", base: Base, remot
 
 def _commits(count: int) -> str:
     return f"{count} commit" if count == 1 else f"{count} commits"
-
-
-def _has_commit(reader: "ObjectReader", commit: str) -> bool:
-    try:
-        reader.read_typed(bytes.fromhex(commit), "commit")
-    except (RepositoryError, ValueError):
-        return False
-    return True
-
-
-def _parse(data: bytes) -> tuple[int, list[str]]:
-    """A commit's committer time and parents."""
-    parents: list[str] = []
-    when = 0
-    for line in data.split(b"\n"):
-        if not line:
-            break
-        if line.startswith(b"parent "):
-            parents.append(line[7:].decode("ascii"))
-        elif line.startswith(b"committer "):
-            fields = line.rsplit(b" ", 2)
-            try:
-                when = int(fields[1])
-            except (IndexError, ValueError):
-                when = 0
-    return when, parents
-
-
-def ahead_behind(reader: "ObjectReader", ours: str, theirs: str, limit: int = WALK_LIMIT) -> tuple[int, int] | None:
-    """``git rev-list --count --left-right ours...theirs``: commits only in ours, only in theirs.
-
-    Both histories are walked newest first, each commit marked with the side(s) it is
-    reachable from; the walk stops once every commit still queued is reachable from both
-    and older than every commit so far reachable from one side only (so none of those can
-    still turn out to be an ancestor of both: commits made in the same second included).
-    None when more than ``limit`` commits would have to be read, or history is missing
-    (a shallow clone).
-    """
-    mine, other, both = 1, 2, 3
-    flags: dict[str, int] = {}
-    known: dict[str, tuple[int, list[str]]] = {}
-    queue: list[tuple[int, int, str]] = []
-    order = 0
-    oldest_single: int | None = None  # the oldest date among one-sided commits; None: to recompute
-
-    def mark(commit: str, flag: int) -> None:
-        nonlocal order, oldest_single
-        before = flags.get(commit, 0)
-        after = before | flag
-        if after == before:
-            return
-        flags[commit] = after
-        if commit not in known:
-            known[commit] = _parse(reader.read_typed(bytes.fromhex(commit), "commit"))
-        oldest_single = None
-        order += 1
-        heapq.heappush(queue, (-known[commit][0], order, commit))
-
-    try:
-        mark(ours, mine)
-        mark(theirs, other)
-        read = 0
-        while queue:
-            if all(flags[commit] == both for _, _, commit in queue):
-                if oldest_single is None:
-                    singles = [known[commit][0] for commit, flag in flags.items() if flag != both]
-                    oldest_single = min(singles) if singles else -1
-                if -queue[0][0] < oldest_single:
-                    break
-            _, _, commit = heapq.heappop(queue)
-            read += 1
-            if read > limit:
-                return None
-            for parent in known[commit][1]:
-                mark(parent, flags[commit])
-    except (RepositoryError, ValueError):
-        return None
-    ahead = sum(1 for flag in flags.values() if flag == mine)
-    behind = sum(1 for flag in flags.values() if flag == other)
-    return ahead, behind
