@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import textwrap
+from typing import NoReturn
 
 MAX_WIDTH = 100
 _KEEP = "\x00"  # stands for a space inside `...` while wrapping
@@ -106,3 +107,16 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def _split_lines(self, text: str, width: int) -> list[str]:
         return wrap(" ".join(text.split()), width)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with this formatter, and a usage error as our one-line error instead of a usage dump."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> "NoReturn":
+        from .errors import UsageError
+
+        raise UsageError(f"{message} (see {self.prog} --help)")

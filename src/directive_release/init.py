@@ -23,7 +23,6 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
 
 from . import __version__
 from .ci.workflow import (
@@ -45,15 +44,10 @@ HOOK_ID = "check-version"
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
+def _parser() -> argparse.ArgumentParser:
+    from .helptext import HelpFormatter, Parser
 
-
-def _parser() -> _Parser:
-    from .helptext import HelpFormatter
-
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         formatter_class=HelpFormatter,
         description=textwrap.dedent(

@@ -17,10 +17,9 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from ..errors import EXIT_FAILED, ReleaseError, UsageError
-from ..helptext import HelpFormatter
+from ..helptext import HelpFormatter, Parser
 from ..redact import redact, register_secrets_from_env
 from . import actions
 from .gate import GateEnvironment, decide
@@ -32,15 +31,8 @@ from .tag import tag_release
 PROG = "directive-release-ci"
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is our one-line error instead of a usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> Parser:
+    parser = Parser(
         prog=PROG,
         description="Helpers for the GitHub Actions release workflow of directive-release.",
         formatter_class=HelpFormatter,
@@ -63,7 +55,7 @@ def _parser() -> _Parser:
         ),
     )
     parser.add_argument("--project", type=Path, default=Path("."), help="project directory holding pyproject.toml (default: .)")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
 
     gate = commands.add_parser(
