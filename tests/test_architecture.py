@@ -113,3 +113,9 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     modules = _modules(root, "pkg")
     assert _cycles(modules) == [["pkg.a", "pkg.b"]]
     assert _dulwich_importers(modules, "pkg") == {"pkg.c": [2]}
+
+
+def test_every_git_module_says_what_it_takes_from_dulwich_or_why_not() -> None:
+    silent = [path.name for path in sorted((PACKAGE / "git").glob("*.py"))
+              if "dulwich" not in (ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "").lower()]
+    assert silent == []
