@@ -228,3 +228,11 @@ class FakeReleases:
     def _shown(self, release: dict[str, Any]) -> dict[str, Any]:
         assets = self.assets.get(release["id"], {})
         return {**release, "assets": [{"name": name, "size": len(data)} for name, data in assets.items()]}
+
+
+def copy_version_sources(project: Path) -> None:
+    """This repository's pyproject.toml and every file it names as a version copy, into ``project``."""
+    (project / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    init = Path("src/directive_release/__init__.py")
+    (project / init).parent.mkdir(parents=True, exist_ok=True)
+    (project / init).write_text((ROOT / init).read_text())

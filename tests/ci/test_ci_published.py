@@ -11,7 +11,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from ci_support import ROOT, SENTINEL, StubResponse, StubServer, assert_no_secret, read_outputs, run_ci, tool
+from ci_support import (SENTINEL, StubResponse, StubServer, assert_no_secret, copy_version_sources,
+                        read_outputs, run_ci, tool)
 
 from directive_release.ci.commands import main
 
@@ -20,7 +21,7 @@ def _this_project(tmp_path: Path, built_dist: Path) -> tuple[Path, Path, list[st
     """A project dir with this repository's pyproject.toml and a copy of the session's dist."""
     project = tmp_path / "project"
     project.mkdir()
-    shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
+    copy_version_sources(project)
     dist = project / "dist"
     shutil.copytree(built_dist, dist)
     files = sorted(p.name for p in dist.iterdir())
@@ -89,6 +90,8 @@ def test_a_version_not_on_the_index_is_not_published(tmp_path: Path, built_dist:
     text = (project / "pyproject.toml").read_text()
     version = tomllib.loads(text)["project"]["version"]
     (project / "pyproject.toml").write_text(text.replace(f'version = "{version}"', 'version = "99.0.0"', 1))
+    init = project / "src" / "directive_release" / "__init__.py"  # the copy moves with it, as a release moves it
+    init.write_text(init.read_text().replace(f'"{version}"', '"99.0.0"'))
     shutil.rmtree(dist)
     assert _published(project, pypi_server.simple_url)[0] == {"published": "false", "missing": ""}
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ci_support import ROOT, tool
+from ci_support import ROOT, copy_version_sources, tool
 
 from directive_release import __version__
 from directive_release.ci.workflow import ACTIONS, INSTALL_TOOL
@@ -155,7 +155,7 @@ def test_check_jsonschema_would_catch_a_regression(tmp_path: Path, generated: di
 def test_own_release_workflow_is_what_init_generates_for_this_repository(tmp_path: Path) -> None:
     project = tmp_path / "directive-release"
     project.mkdir()
-    (project / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    copy_version_sources(project)
     subprocess.run(["git", "init", "-q", "-b", "main", str(project)], check=True)
     subprocess.run(["git", "-C", str(project), "remote", "add", "origin",
                     "https://github.com/directive-release/directive-release.git"], check=True)
