@@ -83,6 +83,8 @@ def hatch_project(directory: Path) -> Path:
     if static not in text:
         raise SystemExit("pyproject.toml no longer holds version = \"0.1.0\"; update hatch_project()")
     text = text.replace(static, 'dynamic = ["version"]\n', 1)
+    # Only the hatch path: this repository's own version-files copy is not part of this project.
+    text = text.replace('version-files = ["src/directive_release/__init__.py"]\n', "")
     text += '\n[tool.hatch.version]\npath = "src/directive_release/__about__.py"\n'
     (directory / ".git").mkdir()
     (directory / "pyproject.toml").write_text(text, encoding="utf-8")
