@@ -95,6 +95,8 @@ def test_release_branch_the_user_committed_to_is_kept_with_its_checkout(tmp_path
     assert project.git("status", "--porcelain").strip() == ""
     assert 'version = "0.4.2"' in (project.path / "pyproject.toml").read_text()
     assert f"{RELEASE} (now at {mine[:7]}, moved since the release)" in report
+    # HEAD's reflog keeps the way it came onto the branch it is still on
+    assert f"checkout: moving from main to {RELEASE}" in project.git("reflog", "show", "HEAD")
     # the remote branch still held the release's commit: taken back; the upstream keys removed
     assert project.remote is not None and git(project.remote, "branch", "--list", "release/*").strip() == ""
     assert project.git("config", f"branch.{RELEASE}.remote", check=False).strip() == ""

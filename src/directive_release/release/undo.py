@@ -137,9 +137,9 @@ class Context(NamedTuple):
     """What the replayer needs beyond the records.
 
     ``live_locks``: in-process, the locks this release still holds (rolled back, not
-    removed by name). ``push_back``: deletes a remote branch if it still holds the
-    given commit (returns True if it did); it resolves the remote, with credentials, at
-    that moment. ``started_ns``: when the release began; ``--recover`` removes only lock
+    removed by name). ``push_back(remote, ref, commit)``: deletes a remote branch if it
+    still holds ``commit`` and says what it found ("deleted", "absent", "moved (now at …)");
+    it resolves the remote, with its credentials, at that moment. ``started_ns``: when the release began; ``--recover`` removes only lock
     files at least that new.
     """
 
@@ -180,8 +180,9 @@ def replay(records: list[Record], context: Context) -> Report:
     return report
 
 
-# The records that together make the checkout: HEAD's branch, the index, the work-tree files.
-_CHECKOUT = ("head", "index", "file")
+# The records that together make the checkout: HEAD's branch (and its reflog lines), the index,
+# the work-tree files.
+_CHECKOUT = ("head", "append", "index", "file")
 
 
 def _adopted_branch(todo: list[tuple[int, Record]], repo: Repository) -> str | None:
