@@ -10,8 +10,15 @@ for program in git gpg ssh-keygen; do
     command -v "$program" >/dev/null 2>&1 || need_apt+=("$program")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
-    apt-get update -qq
-    apt-get install -y -qq git gnupg openssh-client >/dev/null
+    if command -v apt-get >/dev/null 2>&1; then       # Debian, Ubuntu
+        apt-get update -qq
+        apt-get install -y -qq git gnupg openssh-client >/dev/null
+    elif command -v brew >/dev/null 2>&1; then        # macOS (ssh-keygen ships with the system)
+        brew install git gnupg >/dev/null
+    else
+        echo "the tests need: ${need_apt[*]}; install them first" >&2
+        exit 1
+    fi
 fi
 
 venv="${DIRECTIVE_TEST_VENV:-.venv}"
