@@ -32,14 +32,15 @@ PROG = "directive-release"
 ARROW = "\N{RIGHTWARDS ARROW}"  # printed as -> where the terminal cannot show it (output.Console)
 
 DESCRIPTION = """\
-Release a Python package: bump [project].version in pyproject.toml (MAJOR.MINOR.PATCH), create
-branch release/vX.Y.Z from the base branch, commit "chore(release): vX.Y.Z" there (pyproject.toml
-only) and push it, ready for a pull request into the base branch.
+Release a Python package: bump its version (MAJOR.MINOR.PATCH) wherever it lives (pyproject.toml
+or the file the build backend reads, version-files, the project's entry in uv.lock), create branch
+release/vX.Y.Z from the base branch, commit "chore(release): vX.Y.Z" there (those files only) and
+push it, ready for a pull request into the base branch.
 
 The base branch is --base-branch, else base-branch in [tool.directive-release], else the remote's
 default branch (its HEAD), else refs/remotes/origin/HEAD, else init.defaultBranch, else main.
 
-Every check runs before anything changes: a static, valid version; HEAD on the base branch, not
+Every check runs before anything changes: a valid version, the same in every copy; HEAD on the base branch, not
 behind the remote's (ahead is fine: the plan counts the unpushed commits); no merge or rebase in
 progress; a clean tracked working tree; branch and tag absent locally and on the remote; a
 committer identity. If a later step fails or is interrupted, the steps already done are undone in
@@ -70,8 +71,8 @@ Untracked files do not block a release unless --untracked-blocks (or untracked-b
 [tool.directive-release]) is given.
 
 A release killed outright (SIGKILL, a power cut) cannot undo itself: it leaves a journal in
-.git/directive-release/, the next run refuses and says so, and `directive-release --recover` puts
-the repository back exactly as it was.
+.git/directive-release/, the next run refuses and says so, and `directive-release --recover` undoes
+what the release changed, keeping whatever you changed since (and saying so).
 
 Examples:
   directive-release                          first release: choose the part, read the plan, confirm
@@ -79,6 +80,7 @@ Examples:
   directive-release minor --dry-run          show the exact plan; change nothing
   directive-release patch --base-branch 1.x  a maintenance release from branch 1.x
   directive-release --recover                after a release was killed: put the repository back
+  directive-release init                     set up the release workflow (Trusted Publishing); see init --help
 """
 
 
