@@ -128,8 +128,10 @@ def commit_hook_env(repo: Repository, author: Identity, index_file: Path | None 
 
 def write_commit_editmsg(repo: Repository, message: str) -> str:
     """Write ``<gitdir>/COMMIT_EDITMSG`` and return the argument git passes to commit-msg."""
-    path = repo.gitdir / "COMMIT_EDITMSG"
-    path.write_text(message, encoding="utf-8")
+    from .lockfile import write_file
+
+    # Replaced by rename (the release keeps the previous one, hard-linked, for its undo).
+    write_file(repo.gitdir / "COMMIT_EDITMSG", message.encode("utf-8"))
     return f"{_spelled_from_worktree(repo, repo.gitdir)}/COMMIT_EDITMSG"
 
 

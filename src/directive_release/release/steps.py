@@ -254,8 +254,11 @@ class Commit:
 
         repo = self.plan.repo
         path = repo.gitdir / "COMMIT_EDITMSG"
-        before = _read_optional(path)
-        run.journal.record(undo.scratch_file_record("gitdir", "COMMIT_EDITMSG", before, message.encode("utf-8")))
+        orig = None
+        if path.exists():
+            orig = "COMMIT_EDITMSG.orig"
+            run.journal.keep_copy(orig, path)
+        run.journal.record(undo.scratch_file_record("gitdir", "COMMIT_EDITMSG", orig, message.encode("utf-8")))
         argument = write_commit_editmsg(repo, message)
         assert run.index_lock is not None
         run_hook(repo, self.git_config, "commit-msg", [argument],
@@ -263,7 +266,7 @@ class Commit:
         after_hook = _read_optional(path)
         if after_hook is not None and after_hook != message.encode("utf-8"):
             # The hook edited it, inside the release: that content is the release's too.
-            run.journal.record(undo.scratch_file_record("gitdir", "COMMIT_EDITMSG", before, after_hook))
+            run.journal.record(undo.scratch_file_record("gitdir", "COMMIT_EDITMSG", orig, after_hook))
         edited = _cleanup_message(read_commit_editmsg(repo))
         if not edited.strip():
             raise HookError("the commit-msg hook left an empty commit message")

@@ -88,10 +88,11 @@ def file_edit_record(base: str, path: str, before: bytes, after: bytes, info: os
             "atime_ns": info.st_atime_ns, "mtime_ns": info.st_mtime_ns}
 
 
-def scratch_file_record(base: str, path: str, before: bytes | None, after: bytes) -> Record:
-    """git's own scratch file (COMMIT_EDITMSG: the last commit message) will be replaced."""
-    return {"kind": "scratch", "base": base, "path": path,
-            "data": None if before is None else _latin1(before), "after": digest(after)}
+def scratch_file_record(base: str, path: str, orig: str | None, after: bytes) -> Record:
+    """git's own scratch file (COMMIT_EDITMSG: the last commit message) will be replaced by ``after``;
+    the one it replaces is kept as ``orig`` beside the journal (a hard link, never a copy in the
+    journal: a message can say anything), None if there was none."""
+    return {"kind": "scratch", "base": base, "path": path, "orig": orig, "after": digest(after)}
 
 
 def index_record(orig: str, before: bytes, after: bytes, staged: list[tuple[bytes, str]]) -> Record:
@@ -290,8 +291,9 @@ def _undo_scratch(record: Record, context: Context, report: Report) -> None:
     except FileNotFoundError:
         return
     if digest(current) == record["after"]:
-        data = record["data"]
-        refs.restore_file(path, None if data is None else data.encode("latin-1"))
+        orig = record["orig"]
+        data = None if orig is None else (context.repo.gitdir / "directive-release" / orig).read_bytes()
+        refs.restore_file(path, data)
 
 
 def _undo_index(record: Record, context: Context, report: Report) -> None:
