@@ -11,9 +11,10 @@ with the same replayer the in-process unwind uses.
 The journal also serialises releases: its first line is published with an
 exclusive link, so a second release in the same repository refuses while the
 first is running. Nothing secret is ever written here: the records hold ref
-names and ids, hashes, version literals, a remote's *name* and git's last
-commit message, never a URL, a config value other than the keys the release
-adds, or a file's content.
+names and ids, hashes, version literals, reflog lines and a remote's *name*,
+never a URL, a config value other than the keys the release adds, or a file's
+content. The index and ``COMMIT_EDITMSG`` from before the release are kept
+beside the journal as hard links (another name for the same file, not a copy).
 """
 
 from __future__ import annotations
