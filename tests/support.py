@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,3 +106,26 @@ def git_binary_dir() -> Path:
     found = shutil.which("git")
     assert found, "the tests need the git binary as an oracle"
     return Path(found).parent
+
+
+_FAST_CLOCK = iter(range(1_700_000_000, 2_000_000_000, 60))
+
+
+def fast_commits(path: Path, messages: list[str] | tuple[str, ...], branch: str = "main",
+                 clock: "Iterator[int] | None" = None) -> str:
+    """Empty commits (the tree stays as it is) on top of ``branch`` through ``git fast-import``:
+    thousands a second, dated by ``clock`` (default: a minute apart); the new tip."""
+    clock = _FAST_CLOCK if clock is None else clock
+    tip = git(path, "rev-parse", branch).strip()
+    stream = []
+    for number, message in enumerate(messages):
+        stamp = next(clock)
+        data = message.encode()
+        stream.append(b"commit refs/heads/%s\n" % branch.encode())
+        stream.append(b"author A <a@example.test> %d +0000\ncommitter C <c@example.test> %d +0000\n" % (stamp, stamp))
+        stream.append(b"data %d\n%s\n" % (len(data), data))
+        if number == 0:
+            stream.append(b"from %s\n" % tip.encode())
+        stream.append(b"\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=path, input=b"".join(stream), check=True)
+    return git(path, "rev-parse", branch).strip()

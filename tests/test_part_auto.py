@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import subprocess
@@ -11,26 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from support import Project, git, run_cli
-
-_clock = itertools.count(1_700_000_000, 60)
-
+from support import Project, fast_commits, git, run_cli
 
 def add_commits(project: Project, *messages: str, branch: str = "main") -> str:
     """Empty commits (the tree stays as it is) on ``branch``, through ``git fast-import``."""
-    tip = project.git("rev-parse", branch).strip()
-    stream = []
-    for number, message in enumerate(messages):
-        stamp = next(_clock)
-        data = message.encode()
-        stream.append(b"commit refs/heads/%s\n" % branch.encode())
-        stream.append(b"author A <a@example.test> %d +0000\ncommitter C <c@example.test> %d +0000\n" % (stamp, stamp))
-        stream.append(b"data %d\n%s\n" % (len(data), data))
-        if number == 0:
-            stream.append(b"from %s\n" % tip.encode())
-        stream.append(b"\n")
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=project.path, input=b"".join(stream), check=True)
-    return project.git("rev-parse", branch).strip()
+    return fast_commits(project.path, messages, branch)
 
 
 def every_byte(root: Path) -> dict[str, tuple[int, bytes | None]]:

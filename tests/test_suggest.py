@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from support import git
+from support import fast_commits, git
 from directive_release.errors import ReleaseError
 from directive_release.git.history import BATCH
 from directive_release.settings import Settings
@@ -55,19 +55,7 @@ class History:
 
     def fast_commits(self, messages: list[str], branch: str = "main") -> str:
         """Empty commits on top of ``branch`` through ``git fast-import``: thousands a second."""
-        tip = git(self.path, "rev-parse", branch).strip()
-        stream = []
-        for number, message in enumerate(messages):
-            stamp = next(_clock)
-            data = message.encode()
-            stream.append(b"commit refs/heads/%s\n" % branch.encode())
-            stream.append(b"author A <a@example.test> %d +0000\ncommitter C <c@example.test> %d +0000\n" % (stamp, stamp))
-            stream.append(b"data %d\n%s\n" % (len(data), data))
-            if number == 0:
-                stream.append(b"from %s\n" % tip.encode())
-            stream.append(b"\n")
-        subprocess.run(["git", "fast-import", "--quiet"], cwd=self.path, input=b"".join(stream), check=True)
-        return git(self.path, "rev-parse", branch).strip()
+        return fast_commits(self.path, messages, branch, clock=_clock)
 
     def rev_list_count(self, spec: str, *flags: str) -> int:
         return int(git(self.path, "rev-list", "--count", *flags, spec).strip())
