@@ -394,21 +394,18 @@ def _hook_change(root: Path, wanted: bool) -> Change | str | None:
 def origin_repository(root: Path) -> GitHubRepo | None:
     """owner/name of the ``origin`` remote when it is on github.com (https, ssh or scp-like)."""
     from .git.config import load_config
-    from .git.remote import parse_url, resolve_remote
+    from .git.remote import github_repository, resolve_remote
     from .git.repo import discover
 
     try:
         repository = discover(root)
         remote = resolve_remote(load_config(repository), "origin")
-        parts = parse_url(remote.fetch_url)
     except ReleaseError:
         return None
-    if parts.kind not in ("https", "http", "ssh", "git") or parts.host.lower() not in ("github.com", "www.github.com"):
+    found = github_repository(remote.fetch_url)
+    if found is None:
         return None
-    segments = [s for s in parts.path.strip("/").split("/") if s]
-    if len(segments) != 2:
-        return None
-    owner, name = segments[0], segments[1].removesuffix(".git")
+    owner, name = found
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", owner) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         return None
     return GitHubRepo(owner, name)

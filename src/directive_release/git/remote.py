@@ -190,10 +190,10 @@ def resolve_remote(config: GitConfig, name: str) -> Remote:
 _GITHUB_HOSTS = ("github.com", "www.github.com")
 
 
-def github_pull_request_url(remote: Remote, branch: str, base: str) -> str | None:
-    """The "open a pull request" page for ``branch`` against ``base`` on github.com remotes."""
+def github_repository(url: str) -> tuple[str, str] | None:
+    """``(owner, name)`` of a github.com repository URL (https, ssh or scp-like), else None."""
     try:
-        parts = parse_url(remote.push_url)
+        parts = parse_url(url)
     except RemoteError:
         return None
     if parts.kind not in ("https", "http", "ssh", "git") or parts.host.lower() not in _GITHUB_HOSTS:
@@ -201,9 +201,17 @@ def github_pull_request_url(remote: Remote, branch: str, base: str) -> str | Non
     segments = [s for s in parts.path.strip("/").split("/") if s]
     if len(segments) != 2:
         return None
-    owner, repo = segments
-    repo = repo.removesuffix(".git")
-    if not owner or not repo:
+    owner, name = segments[0], segments[1].removesuffix(".git")
+    if not owner or not name:
         return None
+    return owner, name
+
+
+def github_pull_request_url(remote: Remote, branch: str, base: str) -> str | None:
+    """The "open a pull request" page for ``branch`` against ``base`` on github.com remotes."""
+    found = github_repository(remote.push_url)
+    if found is None:
+        return None
+    owner, repo = found
     compare = f"{quote(base, safe='/')}...{quote(branch, safe='/')}"
     return f"https://github.com/{owner}/{repo}/compare/{compare}?expand=1"
