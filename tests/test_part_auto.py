@@ -123,3 +123,15 @@ def test_auto_imports_neither_the_prompt_library_nor_dulwich(project: Project) -
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
     assert "directive_release.git.history" in imported  # the probe really saw the suggestion's path
     assert not [name for name in imported if name.split(".")[0] in ("questionary", "prompt_toolkit", "dulwich")]
+
+
+def test_auto_refuses_another_branch_than_the_named_base_before_reading_history(project: Project) -> None:
+    project.git("tag", "v0.4.1")
+    add_commits(project, "feat: a")
+    before = every_byte(project.path)
+    result = run_cli("--part", "auto", "--yes", "--no-push", "--base-branch", "1.x", cwd=project.path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "HEAD is on main, not on the base branch 1.x" in lines[0], result.stderr
+    assert "Suggestion" not in result.stdout + result.stderr  # refused before the history was read
+    assert every_byte(project.path) == before

@@ -213,7 +213,9 @@ def run(args: argparse.Namespace) -> int:
     if part == "auto":
         if not args.yes and not args.dry_run and not interactive:
             raise UsageError("no terminal to confirm in: add --yes (directive-release --part auto --yes)")
-        checked = release.check_repository(start, untracked_blocks=args.untracked_blocks)
+        checked = release.check_repository(start, untracked_blocks=args.untracked_blocks,
+                                           base_branch=args.base_branch, remote=args.remote)
+        release.check_given_base(checked, args.base_branch)  # before reading the history
         part, suggestion = _auto_part(checked, console)
     if part is None:
         # Every part-independent check first: a repository that cannot be released
