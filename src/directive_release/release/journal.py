@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import LockError, RepositoryError
 from ..git.repo import Repository
-from .undo import CLOCK_SLACK_NS, Context, Record, Report, pending, replay
+from .undo import CLOCK_SLACK_NS, Context, Record, Report, base_path, pending, replay
 
 DIRNAME = "directive-release"
 FILENAME = "journal.json"
@@ -279,9 +279,8 @@ def _lock_paths(repo: Repository, record: Record) -> list[Path]:
         return [repo.commondir / f"{record['ref']}.lock"]
     if kind == "head":
         return [repo.gitdir / "HEAD.lock"]
-    if kind in ("file", "scratch", "lock"):
-        base = {"worktree": repo.worktree, "gitdir": repo.gitdir, "commondir": repo.commondir}[record["base"]]
-        return [base / f"{record['path']}.lock"] if kind != "lock" else []
+    if kind in ("file", "scratch"):
+        return [base_path(repo, record["base"]) / f"{record['path']}.lock"]
     if kind == "config":
         return [repo.commondir / "config.lock"]
     if kind == "index":

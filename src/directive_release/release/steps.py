@@ -263,7 +263,7 @@ class Commit:
         assert run.index_lock is not None
         run_hook(repo, self.git_config, "commit-msg", [argument],
                  env=commit_hook_env(repo, self.author, run.index_lock.lock_path))
-        after_hook = _read_optional(path)
+        after_hook = undo.read_optional(path)
         if after_hook is not None and after_hook != message.encode("utf-8"):
             # The hook edited it, inside the release: that content is the release's too.
             run.journal.record(undo.scratch_file_record("gitdir", "COMMIT_EDITMSG", orig, after_hook))
@@ -271,13 +271,6 @@ class Commit:
         if not edited.strip():
             raise HookError("the commit-msg hook left an empty commit message")
         return edited
-
-
-def _read_optional(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
 
 
 def _cleanup_message(text: str) -> str:

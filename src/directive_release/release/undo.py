@@ -35,7 +35,8 @@ Record = dict[str, Any]
 # repository moved between a kill and --recover is still recovered.
 
 
-def _base(repo: Repository, name: str) -> Path:
+def base_path(repo: Repository, name: str) -> Path:
+    """The root a record's ``base`` names."""
     return {"worktree": repo.worktree, "gitdir": repo.gitdir, "commondir": repo.commondir}[name]
 
 
@@ -250,7 +251,7 @@ def _undo_head(record: Record, context: Context, report: Report) -> None:
 
 
 def _undo_append(record: Record, context: Context, report: Report) -> None:
-    refs.remove_appended(_base(context.repo, record["base"]) / record["path"], record["offset"],
+    refs.remove_appended(base_path(context.repo, record["base"]) / record["path"], record["offset"],
                          record["data"].encode("latin-1"), created=record["created"])
 
 
@@ -259,7 +260,7 @@ def _undo_file(record: Record, context: Context, report: Report) -> None:
 
     from ..git.lockfile import write_file
 
-    path = _base(context.repo, record["base"]) / record["path"]
+    path = base_path(context.repo, record["base"]) / record["path"]
     try:
         info = path.lstat()
     except FileNotFoundError:
@@ -285,7 +286,7 @@ def _undo_file(record: Record, context: Context, report: Report) -> None:
 
 
 def _undo_scratch(record: Record, context: Context, report: Report) -> None:
-    path = _base(context.repo, record["base"]) / record["path"]
+    path = base_path(context.repo, record["base"]) / record["path"]
     try:
         current = path.read_bytes()
     except FileNotFoundError:
@@ -299,7 +300,7 @@ def _undo_scratch(record: Record, context: Context, report: Report) -> None:
 def _undo_index(record: Record, context: Context, report: Report) -> None:
     repo = context.repo
     orig_path = repo.gitdir / "directive-release" / record["orig"]
-    current = _read_optional(repo.index_path)
+    current = read_optional(repo.index_path)
     if current is None or digest(current) == record["before"]:
         return
     try:
@@ -363,7 +364,7 @@ def _undo_remote_ref(record: Record, context: Context, report: Report) -> None:
 
 
 def _undo_lock(record: Record, context: Context, report: Report) -> None:
-    target = _base(context.repo, record["base"]) / record["path"]
+    target = base_path(context.repo, record["base"]) / record["path"]
     live = context.live_locks.get(str(target))
     if live is not None:
         live.rollback()
@@ -387,7 +388,8 @@ def _display(repo: Repository, path: Path) -> str:
     return str(path.relative_to(repo.worktree)) if path.is_relative_to(repo.worktree) else str(path)
 
 
-def _read_optional(path: Path) -> bytes | None:
+def read_optional(path: Path) -> bytes | None:
+    """A file's bytes, or None if it does not exist."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
