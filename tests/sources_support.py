@@ -55,3 +55,26 @@ def run_hook(cwd: Path, *args: str, timeout: float = 30) -> subprocess.Completed
 def apply(root: Path, edits: list) -> None:
     for edit in edits:
         (root / edit.path).write_bytes(edit.new_bytes)
+
+
+_IMPORT_PROBE = (
+    "import sys\n"
+    "before = set(sys.modules)\n"
+    "from directive_release.check import main\n"
+    "assert main(['pyproject.toml']) == 0\n"
+    "print(' '.join(sorted(set(sys.modules) - before)))\n"
+)
+
+
+def hook_success_imports(cwd: Path) -> list[str]:
+    """The modules a passing ``directive-release-check pyproject.toml`` loads in ``cwd`` (fresh process)."""
+    result = subprocess.run([sys.executable, "-c", _IMPORT_PROBE], cwd=cwd, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def third_party(modules: list[str]) -> list[str]:
+    """The modules neither from the standard library nor ours."""
+    return [name for name in modules if name.split(".")[0] not in sys.stdlib_module_names
+            and name.split(".")[0] != "directive_release"]

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from directive_release import version as version_rules
 from directive_release.check import _PLAIN_VERSION, check_file, main
 from directive_release.sources.toml_lines import key_lines
+from sources_support import hook_success_imports, third_party
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("directive-release-check")
@@ -330,25 +331,11 @@ def test_double_dash_still_takes_files(tmp_path: Path) -> None:
 
 def test_success_path_imports_only_the_standard_library(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", with_version('"1.2.3"'))
-    probe = (
-        "import sys\n"
-        "before = set(sys.modules)\n"
-        "from directive_release.check import main\n"
-        "assert main(['pyproject.toml']) == 0\n"
-        "new = sorted(set(sys.modules) - before)\n"
-        "print(' '.join(new))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    loaded = result.stdout.split()
+    loaded = hook_success_imports(tmp_path)
     assert "directive_release.check" in loaded
     for heavy in ("packaging", "tomlkit", "dulwich", "questionary", "argparse", "directive_release.version"):
         assert heavy not in loaded
-    third_party = [
-        name for name in loaded
-        if name.split(".")[0] not in sys.stdlib_module_names and name.split(".")[0] != "directive_release"
-    ]
-    assert third_party == []
+    assert third_party(loaded) == []
 
 
 # ------------------------------------------------------------------ properties
