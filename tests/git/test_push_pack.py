@@ -3,8 +3,8 @@
 The git binary is the oracle: ``git rev-list --objects <new> --not <remote tips>`` for the
 object set, ``git index-pack --strict`` and ``git fsck --strict`` for the pack, and the
 receiving side keeps the pack it got (``transfer.unpackLimit=1``) so its objects can be
-counted. Real servers on 127.0.0.1 (git daemon, smart HTTP); file:// is dulwich's
-in-process client writing into the bare repository.
+counted. Real servers on 127.0.0.1 (git daemon, smart HTTP); file:// is served in-process
+(git/local_remote.py) writing into the bare repository.
 """
 
 from __future__ import annotations
@@ -194,20 +194,8 @@ def test_objects_read_do_not_grow_with_the_repository(tmp_path: Path) -> None:
     assert reads[0][1] <= 12  # two commits and the trees on one path, on each side
 
 
-def test_push_over_git_daemon_opens_no_local_pack_in_dulwich(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """dulwich's Pack/PackData are never opened on our repository (they were, to look for deltas)."""
-    import dulwich.pack
-
-    opened: list[str] = []
-    for cls in (dulwich.pack.Pack, dulwich.pack.PackData):
-        original = cls.__init__
-
-        def counting(self, *args, _original=original, **kwargs):  # type: ignore[no-untyped-def]
-            opened.append(str(args[0]) if args else "")
-            _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(cls, "__init__", counting)
+def test_push_over_git_daemon_sends_the_changed_path_only(tmp_path: Path) -> None:
+    """One changed file five folders down: the blob, the trees on its path and the commit."""
     project = _deep_project(tmp_path / "p", 200)
     project.git("gc", "-q")
     with start_git_daemon(tmp_path / "daemon") as daemon:
@@ -218,8 +206,40 @@ def test_push_over_git_daemon_opens_no_local_pack_in_dulwich(tmp_path: Path,
         config = load_config(repo)
         push(repo, config, resolve_remote(config, daemon.url()), [RefUpdate(BRANCH, None, new)])
     assert git(bare, "rev-parse", BRANCH).strip() == new
-    assert [path for path in opened if str(project.path) in path] == []
     assert len(transport.last_plan[-1].objects) == 6
+
+
+PUSH_IN_A_FRESH_PROCESS = """
+import sys
+from pathlib import Path
+from directive_release.git.config import load_config
+from directive_release.git.remote import resolve_remote
+from directive_release.git.repo import discover
+from directive_release.git.transport import RefUpdate, list_remote_refs, push
+repo = discover(Path(sys.argv[1]))
+config = load_config(repo)
+remote = resolve_remote(config, "origin")
+assert sys.argv[2] not in list_remote_refs(repo, config, remote)
+push(repo, config, remote, [RefUpdate(sys.argv[2], None, sys.argv[3])])
+print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in ("dulwich", "urllib3"))))
+"""
+
+
+@pytest.mark.parametrize("kind", ["file", "git", "http"])
+def test_push_loads_neither_dulwich_nor_urllib3(tmp_path: Path, kind: str) -> None:
+    """Their imports were most of the push's cost (issue 13): the look-up and the push need neither."""
+    import sys
+
+    project = make_project(tmp_path / "p", with_remote=False)
+    with _served(kind, tmp_path) as (url, bare, _server):
+        project.git("remote", "add", "origin", url)
+        git(project.path, "push", "-q", str(bare), "main")
+        new = _commit_files(project, {"a.txt": "a\n"}, "a")
+        result = subprocess.run([sys.executable, "-c", PUSH_IN_A_FRESH_PROCESS, str(project.path), BRANCH, new],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == ""
+        assert git(bare, "rev-parse", BRANCH).strip() == new
 
 
 # --- what the remote receives, on every transport ------------------------------------------------
@@ -296,25 +316,25 @@ def test_an_object_the_remote_has_is_not_sent_again(tmp_path: Path) -> None:
 
 
 def test_file_push_lists_the_remote_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The push reads the remote's refs once (its own advertisement); no confirming look-up after it."""
-    from dulwich.client import LocalGitClient
+    """The push reads the remote's refs once (for its compare-and-swap); no confirming look-up after it."""
+    from directive_release.git.local_remote import LocalRemote
 
-    opened: list[str] = []
-    original = LocalGitClient._open_repo.__func__  # type: ignore[attr-defined]
+    listed: list[str] = []
+    original = LocalRemote.advertise
 
-    def counting(cls, path):  # type: ignore[no-untyped-def]
-        opened.append(str(path))
-        return original(cls, path)
+    def counting(self):  # type: ignore[no-untyped-def]
+        listed.append(str(self.repo.gitdir))
+        return original(self)
 
-    monkeypatch.setattr(LocalGitClient, "_open_repo", classmethod(counting))
+    monkeypatch.setattr(LocalRemote, "advertise", counting)
     project = make_project(tmp_path / "p")
     repo = discover(project.path)
     config = load_config(repo)
     remote = resolve_remote(config, "origin")
     assert BRANCH not in list_remote_refs(repo, config, remote)
-    list_calls = len(opened)
+    list_calls = len(listed)
     push(repo, config, remote, [RefUpdate(BRANCH, None, _commit_files(project, {"a.txt": "a\n"}, "a"))])
-    assert len(opened) - list_calls == 1
+    assert len(listed) - list_calls == 1
     assert project.remote is not None
     assert git(project.remote, "rev-parse", BRANCH).strip() == _head(project)
 
@@ -359,20 +379,19 @@ def test_release_contacts_the_git_daemon_twice(tmp_path: Path) -> None:
     assert text.count("Request upload-pack") == 1 and text.count("Request receive-pack") == 1
 
 
-def test_file_push_reads_no_pack_on_either_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_push_reads_no_pack_of_the_remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """file:// runs the receiving side in-process: dulwich's store used to name every pack the
-    remote has (reading all their object ids) before moving the new one in."""
-    import dulwich.pack
+    remote has (reading all their object ids) before moving the new one in; ours opens none."""
+    from directive_release.git import odb
 
     opened: list[str] = []
-    for cls in (dulwich.pack.Pack, dulwich.pack.PackData, dulwich.pack.FilePackIndex):
-        original = cls.__init__
+    original = odb._Pack.__init__
 
-        def counting(self, *args, _original=original, **kwargs):  # type: ignore[no-untyped-def]
-            opened.append(str(args[0]) if args else "")
-            _original(self, *args, **kwargs)
+    def counting(self, idx_path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(idx_path))
+        original(self, idx_path, *args, **kwargs)
 
-        monkeypatch.setattr(cls, "__init__", counting)
+    monkeypatch.setattr(odb._Pack, "__init__", counting)
     project = _deep_project(tmp_path / "p", 100)
     assert project.remote is not None
     project.git("gc", "-q")
@@ -387,7 +406,7 @@ def test_file_push_reads_no_pack_on_either_side(tmp_path: Path, monkeypatch: pyt
     repo = discover(project.path)
     config = load_config(repo)
     push(repo, config, resolve_remote(config, "origin"), [RefUpdate(BRANCH, None, new)])
-    assert opened == []
+    assert opened and [path for path in opened if str(project.remote) in path] == []
     (pack,) = _packs(project.remote) - before
     assert sorted(_pack_ids(pack)) == sorted(_oracle(project.path, [new], [tip]))
     assert oct(pack.stat().st_mode & 0o777) == oct(0o444)

@@ -401,8 +401,9 @@ def test_ssh_push_and_list_with_batch_mode(project: Project, tmp_path: Path,
     refs = list_remote_refs(repo, config, remote)
     assert refs == _ls_remote(project.path, str(bare))
     argv = log.read_text().splitlines()
-    assert argv[-2:] == [f"git-upload-pack '{bare}'", "GIT_PROTOCOL=version=2"]
-    assert "SendEnv=GIT_PROTOCOL" in argv
+    # Protocol v0 on every transport: nothing asked of the server through the environment.
+    assert argv[-2:] == [f"git-upload-pack '{bare}'", "GIT_PROTOCOL="]
+    assert "SendEnv=GIT_PROTOCOL" not in argv
 
 
 def test_ssh_scp_like_url_with_core_sshcommand(project: Project, tmp_path: Path) -> None:

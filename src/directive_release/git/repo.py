@@ -32,7 +32,11 @@ _KNOWN_EXTENSIONS = {
 
 
 class Repository(NamedTuple):
-    """A non-bare repository: where its files, its git dir and its shared dir are."""
+    """A repository: where its files, its git dir and its shared dir are.
+
+    The release runs in a work tree (:func:`discover` refuses a bare repository); a
+    local remote opened by :func:`open_remote` may be bare, its ``worktree`` then its git dir.
+    """
 
     worktree: Path
     gitdir: Path
@@ -119,10 +123,33 @@ def discover(start: Path) -> Repository:
     )
 
 
-def _make_repository(worktree: Path, gitdir: Path) -> Repository:
+def open_remote(path: Path) -> tuple[Repository, bool]:
+    """The repository a local remote (a path, ``file://``) names, and whether it is bare.
+
+    git's ``enter_repo`` order: ``path/.git``, ``path``, ``path.git/.git``, ``path.git``.
+    A bare repository's ``worktree`` is its git dir (it has no work tree).
+    """
+    for candidate in (path / ".git", path, Path(f"{path}.git") / ".git", Path(f"{path}.git")):
+        if candidate.is_file() and candidate.name == ".git":
+            gitdir = _read_gitfile(candidate)
+        elif candidate.is_dir() and _looks_like_gitdir(candidate):
+            gitdir = candidate
+        else:
+            continue
+        bare = candidate.name != ".git"
+        repository = _make_repository(candidate.parent if not bare else gitdir, gitdir, allow_bare=True)
+        config = _read_config_values(repository.commondir / "config")
+        flag = config.get("core.bare")
+        if flag is not None:
+            bare = flag.lower() in ("true", "yes", "on", "1")
+        return repository, bare
+    raise RepositoryError(f"{path}: not a git repository")
+
+
+def _make_repository(worktree: Path, gitdir: Path, *, allow_bare: bool = False) -> Repository:
     commondir = _commondir_of(gitdir)
     config = _read_config_values(commondir / "config")
-    if config.get("core.bare", "false").lower() in ("true", "yes", "on", "1"):
+    if not allow_bare and config.get("core.bare", "false").lower() in ("true", "yes", "on", "1"):
         raise RepositoryError(f"{commondir} is a bare repository; run in a working tree")
     try:
         format_version = int(config.get("core.repositoryformatversion", "0") or "0")

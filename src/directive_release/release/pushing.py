@@ -98,8 +98,8 @@ def _remove_local_remote_debris(repo: gitrepo.Repository, url: str, ref: str, st
         root = repo.worktree / root
     gitdir = root / ".git" if (root / ".git").is_dir() else root
     pack = gitdir / "objects" / "pack"
-    # The receiving side (git/transport.py's file:// intake) writes tmp_pack_*/tmp_idx_* then
-    # renames them; dulwich's own writes tmp*.pack: a kill between the two leaves either.
+    # The receiving side (git/local_remote.py) writes tmp_pack_*/tmp_idx_* then renames them
+    # (older versions, through dulwich, wrote tmp*.pack): a kill between the two leaves either.
     candidates = [gitdir / f"{ref}.lock", *pack.glob("*.lock"), *pack.glob("tmp*.pack"), *pack.glob("tmp_pack_*"),
                   *pack.glob("tmp_idx_*"), *(gitdir / "objects").glob("??/*.lock")]
     for path in candidates:
