@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import os
 import select
 import signal
@@ -48,9 +49,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
+
+if TYPE_CHECKING:  # cryptography is imported only by the tests that make certificates
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT = 10.0
@@ -177,21 +183,19 @@ class GitHttpServer:
         return sum(1 for r in self.requests if r.status == 401)
 
 
-def read_body(rfile: object, headers: http.client.HTTPMessage) -> bytes:
+def read_body(rfile: io.BufferedIOBase, headers: http.client.HTTPMessage) -> bytes:
     """A request body, chunked or with a Content-Length, de-chunked."""
-    read = rfile.read  # type: ignore[attr-defined]
-    readline = rfile.readline  # type: ignore[attr-defined]
     if headers.get("Transfer-Encoding", "").lower() == "chunked":
         chunks = []
         while True:
-            size = int(readline().split(b";")[0].strip() or b"0", 16)
+            size = int(rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:
-                readline()
+                rfile.readline()
                 return b"".join(chunks)
-            chunks.append(read(size))
-            readline()
+            chunks.append(rfile.read(size))
+            rfile.readline()
     length = int(headers.get("Content-Length") or 0)
-    return read(length) if length else b""
+    return rfile.read(length) if length else b""
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
@@ -353,7 +357,7 @@ class TlsFiles:
         return context
 
 
-def _make_ca(name: str) -> tuple[object, object]:
+def _make_ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     import datetime
 
     from cryptography import x509
@@ -396,22 +400,21 @@ def make_tls_files(directory: Path) -> TlsFiles:
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOOPBACK)]))
-        .issuer_name(ca_cert.subject)  # type: ignore[attr-defined]
+        .issuer_name(ca_cert.subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK)),
                                                     x509.DNSName("localhost")]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            ca_key.public_key()), critical=False)  # type: ignore[attr-defined]
-        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
     )
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key",
                      directory / "other-ca.pem")
     pem = serialization.Encoding.PEM
-    files.ca.write_bytes(ca_cert.public_bytes(pem))  # type: ignore[attr-defined]
-    files.other_ca.write_bytes(other_cert.public_bytes(pem))  # type: ignore[attr-defined]
+    files.ca.write_bytes(ca_cert.public_bytes(pem))
+    files.other_ca.write_bytes(other_cert.public_bytes(pem))
     files.cert.write_bytes(cert.public_bytes(pem))
     files.key.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return files
@@ -621,9 +624,10 @@ class OneAnswerServer(RawServer):
 
 
 @contextmanager
-def start_one_answer_server(answer: bytes) -> Iterator[OneAnswerServer]:
+def start_one_answer_server(answer: bytes, *, close_after: bool = False) -> Iterator[OneAnswerServer]:
     """``answer`` (a whole HTTP/1.1 response) to the first request of each connection; at the
-    second request line on the same connection, the connection is closed without a byte."""
+    second request line on the same connection, the connection is closed without a byte.
+    ``close_after``: closed right after ``answer`` (an answer cut short, or not HTTP at all)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((LOOPBACK, 0))
@@ -642,6 +646,8 @@ def start_one_answer_server(answer: bytes) -> Iterator[OneAnswerServer]:
                     return
                 read_body(rfile, http.client.parse_headers(rfile))
                 conn.sendall(answer)
+                if close_after:
+                    return
 
     def accept() -> None:
         while not stop.is_set():

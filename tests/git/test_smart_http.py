@@ -565,6 +565,22 @@ def test_dumb_http_server_is_one_line(tmp_path: Path) -> None:
     assert _one_line(error) == f"{dumb.url()} is not a smart git HTTP server (dumb HTTP is not supported)"
 
 
+@pytest.mark.parametrize("answer, problem", [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", "the answer was cut short (5 bytes read)"),
+    (b"hello, this is not HTTP\r\n", "not a valid HTTP answer (BadStatusLine)"),
+    (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope",
+     "the gzip-encoded answer is corrupt"),
+    (b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 4\r\n\r\nnope",
+     "/r.git/info/refs: Content-Encoding 'br' is not understood (only gzip)"),
+])
+def test_broken_http_answers_are_one_line(answer: bytes, problem: str) -> None:
+    with start_one_answer_server(answer, close_after=True) as server:
+        with pytest.raises(RemoteError) as error:
+            _advertise(server.url())
+    message = _one_line(error)
+    assert message.startswith(server.url()) and message.endswith(problem)
+
+
 def test_silent_server_times_out() -> None:
     with start_silent_server() as silent:
         session = _session(f"http://{LOOPBACK}:{silent.port}/r.git", timeout=0.5)

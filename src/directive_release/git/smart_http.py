@@ -40,7 +40,9 @@ Not implemented: client certificates (``http.sslCert``/``sslKey``),
 Kerberos/NTLM/Negotiate, ``http.followRedirects=true`` (treated as ``initial``),
 dumb HTTP, cookies, ``http.postBuffer`` (the caller chooses: bytes are sent with
 a Content-Length, an iterable chunked), the probe POST git sends before a large
-chunked body, SOCKS or TLS proxies, HTTP/2.
+chunked body, SOCKS or TLS proxies, CIDR ranges in ``no_proxy``, HTTP/2.
+``http.<url>.*`` is matched with the username given (from the URL or a credential
+helper); git matches only a username written in the URL.
 
 Errors: time-outs (``TimeoutError``), ``ConnectionRefusedError`` and
 ``socket.gaierror`` propagate unchanged for :mod:`.transport` to word; every
@@ -426,7 +428,7 @@ class HttpSession:
                 raise _Stale from exc
             raise
         data = response.read()
-        return _Response(response.status, response.reason, response.msg, _decoded(response, data))
+        return _Response(response.status, response.reason, response.msg, _decoded(response, data, url))
 
     def _connection(self, url: _Url) -> tuple[http.client.HTTPConnection, bool]:
         """The kept connection when it leads to ``url``'s origin and is alive, else a new one."""
@@ -465,8 +467,8 @@ class HttpSession:
         if self._tls is not None:
             return self._tls
         settings = self._settings
-        if not settings.verify:
-            context = ssl.create_default_context()
+        if not settings.verify:  # no CA bundle to load: nothing is checked
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         else:
@@ -527,12 +529,12 @@ def _send(conn: http.client.HTTPConnection, method: str, target: str, headers: l
     conn.endheaders(body, encode_chunked=chunked)
 
 
-def _decoded(response: http.client.HTTPResponse, data: bytes) -> bytes:
+def _decoded(response: http.client.HTTPResponse, data: bytes, url: _Url) -> bytes:
     encoding = (response.getheader("Content-Encoding") or "identity").strip().lower()
     if encoding in ("gzip", "x-gzip"):
         return zlib.decompress(data, 16 + zlib.MAX_WBITS)
     if encoding != "identity":
-        raise RemoteError(f"the server sent Content-Encoding '{_one_line(encoding)}' (only gzip is understood)")
+        raise RemoteError(f"{url.shown}: Content-Encoding '{_one_line(encoding)}' is not understood (only gzip)")
     return data
 
 
