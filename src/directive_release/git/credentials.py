@@ -43,11 +43,11 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import CredentialError
 from ..redact import redact, register_secret
+from . import urlmatch
 from .config import GitConfig, parse_bool, split_key
 from .remote import strip_userinfo
 
 HELPER_TIMEOUT_SECONDS = 30.0
-_DEFAULT_PORTS = {"http": 80, "https": 443, "git": 9418, "ssh": 22}
 
 
 @dataclass(frozen=True)
@@ -112,38 +112,19 @@ def parse_helper_output(text: str) -> dict[str, str]:
 # --- URL matching for credential.<url>.* ---------------------------------------------
 
 
-def _host_matches(pattern: str, host: str) -> bool:
-    pattern_labels = pattern.lower().split(".")
-    host_labels = host.lower().split(".")
-    if len(pattern_labels) != len(host_labels):
-        return False
-    return all(p == "*" or p == h for p, h in zip(pattern_labels, host_labels))
+def _split_host_port(host: str) -> tuple[str, int | None]:
+    """``host[:port]`` as git keeps it in a credential (``[v6]:port`` too) -> (host, port)."""
+    name, colon, port = host.rpartition(":")
+    if not colon or "]" in port or not port.isdigit():
+        return host.strip("[]"), None
+    return name.strip("[]"), int(port)
 
 
 def url_matches(pattern: str, cred: Credential, username: str | None) -> bool:
     """git's urlmatch for ``credential.<pattern>.*`` (full URL) or a partial ``host[/path]``."""
     if "://" in pattern:
-        split = urlsplit(pattern)
-        if split.scheme.lower() != cred.protocol:
-            return False
-        want_host, _, want_port = cred.host.partition(":")
-        if not _host_matches(split.hostname or "", want_host):
-            return False
-        default = _DEFAULT_PORTS.get(cred.protocol)
-        try:
-            pattern_port = split.port or default
-        except ValueError:
-            return False
-        if pattern_port != (int(want_port) if want_port else default):
-            return False
-        if split.username is not None and unquote(split.username) != username:
-            return False
-        prefix = unquote(split.path).strip("/")
-        if prefix:
-            path = (cred.path or "").strip("/")
-            if not (path == prefix or path.startswith(prefix + "/")):
-                return False
-        return True
+        host, port = _split_host_port(cred.host)
+        return urlmatch.match(pattern, cred.protocol, host, port, "/" + (cred.path or ""), username) is not None
     # Partial pattern ("example.com", "user@example.com/path"): exact fields, like git.
     user, _, rest = pattern.rpartition("@")
     host, _, path = rest.partition("/")
