@@ -65,6 +65,7 @@ from ..errors import RemoteError
 from ..redact import redact, redact_url, register_secret
 from . import urlmatch
 from .config import ConfigEntry, GitConfig, parse_bool, split_key
+from .wire import Buffer, PktReader, ProtocolError
 
 if TYPE_CHECKING:
     import ssl
@@ -552,25 +553,16 @@ def _redirect_target(url: _Url, response: _Response) -> _Url:
     return target
 
 
-def _pkt_line(data: bytes, pos: int, where: str) -> tuple[bytes | None, int]:
-    """One pkt-line at ``pos``: (payload or None for a flush/delim packet, next position)."""
-    head = data[pos:pos + 4]
-    try:
-        size = int(head, 16) if len(head) == 4 else -1
-    except ValueError:
-        size = -1
-    if size in (0, 1, 2):
-        return None, pos + 4
-    if size < 4 or pos + size > len(data):
-        raise RemoteError(f"{where}: invalid pkt-line in the ref advertisement")
-    return data[pos + 4:pos + size], pos + size
-
-
 def _after_service_header(data: bytes, service: str, url: _Url) -> bytes:
     """git's check_smart_http(): ``# service=<service>``, metadata lines up to a flush, then the refs."""
-    line, pos = _pkt_line(data, 0, url.shown)
-    if line is None or line.rstrip(b"\n") != b"# service=" + service.encode("ascii"):
-        raise RemoteError(f"{url.shown}: the answer does not start with '# service={service}'")
-    while line is not None:
-        line, pos = _pkt_line(data, pos, url.shown)
-    return data[pos:]
+    buffer = Buffer(data)
+    reader = PktReader(buffer.read)
+    try:
+        line = reader.read()
+        if line is None or line.rstrip(b"\n") != b"# service=" + service.encode("ascii"):
+            raise RemoteError(f"{url.shown}: the answer does not start with '# service={service}'")
+        while line is not None:
+            line = reader.read()
+    except ProtocolError:
+        raise RemoteError(f"{url.shown}: invalid pkt-line in the ref advertisement") from None
+    return data[buffer.position:]

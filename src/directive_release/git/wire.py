@@ -69,17 +69,22 @@ class PktReader:
         return self._exactly(size - 4)
 
 
-def buffer_reader(data: bytes) -> PktReader:
-    """pkt-lines from bytes already received (an HTTP body)."""
-    position = 0
+class Buffer:
+    """Bytes already received (an HTTP body) as a ``read(n)``; ``position`` is what was read."""
 
-    def read(size: int) -> bytes:
-        nonlocal position
-        chunk = data[position:position + size]
-        position += len(chunk)
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.position = 0
+
+    def read(self, size: int) -> bytes:
+        chunk = self.data[self.position:self.position + size]
+        self.position += len(chunk)
         return chunk
 
-    return PktReader(read)
+
+def buffer_reader(data: bytes) -> PktReader:
+    """pkt-lines from bytes already received."""
+    return PktReader(Buffer(data).read)
 
 
 class Advertisement(NamedTuple):
