@@ -43,8 +43,7 @@ import os
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from ..errors import RepositoryError
 from .odb import ObjectReader, parse_commit_header
@@ -58,8 +57,7 @@ BATCH = 256
 _SLOP = 5
 
 
-@dataclass(frozen=True)
-class Release(Generic[V]):
+class Release(NamedTuple, Generic[V]):
     """The commit the last release was made from, and how it was recognised."""
 
     commit: str  # hex id
@@ -68,14 +66,13 @@ class Release(Generic[V]):
     name: str  # the tag's name, or the commit's subject
 
 
-@dataclass
-class Since(Generic[V]):
+class Since(NamedTuple, Generic[V]):
     """What was read: the last release (None if none was found) and the commits since."""
 
     release: Release[V] | None
     # (message, number of parents) of each commit in RELEASE..HEAD (all read commits when
     # no release was found), newest first.
-    commits: list[tuple[str, int]] = field(default_factory=list)
+    commits: list[tuple[str, int]]
     complete: bool = True  # False: the deadline stopped a walk; ``commits`` is what was read by then
     read: int = 0  # commits read: those walked when no release was found, else every one parsed
     seconds: float = 0.0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import RemoteError
@@ -27,8 +27,7 @@ from ..redact import redact, redact_url, register_secret
 from .config import GitConfig
 
 
-@dataclass(frozen=True)
-class Remote:
+class Remote(NamedTuple):
     """Where to fetch from and push to, after every rewrite git applies."""
 
     name: str
@@ -57,8 +56,7 @@ def strip_userinfo(url: str) -> str:
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
-@dataclass(frozen=True)
-class UrlParts:
+class UrlParts(NamedTuple):
     """A remote location split the way git's transports see it.
 
     ``kind`` is one of ``local`` (a path or ``file://``), ``ssh`` (``ssh://``,

@@ -9,6 +9,7 @@ ref updates and one pack of full objects, read one report. The pieces:
 
 - :mod:`.wire`: pkt-lines, the v0 ref advertisement, push commands, report-status;
 - :mod:`.pack`: which objects the remote lacks, and the pack holding them;
+- :mod:`.streams`: git:// (a socket to git daemon) and ssh (a child process);
 - :mod:`.smart_http`: http(s) on the standard library (TLS, proxies, extra headers);
 - :mod:`.local_remote`: a path or file:// remote served in-process (the git binary's
   ``receive-pack`` cannot run here): pack moved in, each ref compare-and-swapped.
@@ -35,10 +36,6 @@ from __future__ import annotations
 
 import os
 import re
-import select
-import signal
-import socket
-import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -46,7 +43,7 @@ from ..errors import CredentialError, RemoteError
 from ..redact import redact, register_secret
 from .config import GitConfig
 from .odb import ObjectReader
-from .remote import Remote, UrlParts, parse_url, strip_userinfo
+from .remote import Remote, parse_url, strip_userinfo
 from .repo import Repository
 from .wire import (
     FLUSH,
@@ -57,7 +54,6 @@ from .wire import (
     ProtocolError,
     Report,
     buffer_reader,
-    pkt_line,
     push_request,
     read_advertisement,
     read_report,
@@ -75,204 +71,6 @@ class RefUpdate(NamedTuple):
     ref: str
     old: str | None
     new: str | None
-
-
-# --- git:// ----------------------------------------------------------------------------------
-
-
-class _SocketStream:
-    """A git:// connection: a request line, then pkt-lines both ways, each read bounded by the time-out."""
-
-    def __init__(self, parts: UrlParts, service: str, timeout: float) -> None:
-        self._sock = socket.create_connection((parts.host, parts.port or 9418), timeout=timeout)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        path = parts.path[1:] if parts.path.startswith("/~") else parts.path
-        host = parts.host if parts.port is None else f"{parts.host}:{parts.port}"
-        self.write(_daemon_request(service, path, host))
-
-    def read(self, size: int) -> bytes:
-        return self._sock.recv(size)
-
-    def write(self, data: bytes) -> None:
-        self._sock.sendall(data)
-
-    def failure_detail(self) -> str:
-        return ""
-
-    def close(self) -> None:
-        self._sock.close()
-
-
-def _daemon_request(service: str, path: str, host: str) -> bytes:
-    """git daemon's request line: ``git-receive-pack /path\\0host=<host>\\0``."""
-    return pkt_line(f"git-{service} {path}\0host={host}\0".encode("utf-8"))
-
-
-# --- ssh that never prompts and never hangs ------------------------------------------
-
-
-class _StderrFile:
-    """The ssh process's stderr, kept in a temp file so a chatty ssh can never block."""
-
-    def __init__(self) -> None:
-        import tempfile  # only for ssh: shutil, random, bz2 and lzma come with it
-
-        self.file = tempfile.TemporaryFile()
-
-    def readlines(self) -> list[bytes]:
-        self.file.flush()
-        self.file.seek(0)
-        return self.file.read().splitlines()
-
-    def close(self) -> None:
-        self.file.close()
-
-
-class _TimedPipe:
-    """A subprocess's stdin/stdout as read/write, each bounded by ``timeout``."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], stderr: _StderrFile, timeout: float) -> None:
-        assert proc.stdin is not None and proc.stdout is not None
-        self.proc = proc
-        self.stderr = stderr
-        self._timeout = timeout
-        self._out = proc.stdout.fileno()
-        self._in = proc.stdin.fileno()
-
-    def read(self, size: int = -1) -> bytes:
-        chunks: list[bytes] = []
-        remaining = size
-        while remaining != 0:
-            ready, _, _ = select.select([self._out], [], [], self._timeout)
-            if not ready:
-                raise TimeoutError(f"no data for {self._timeout:g}s")
-            data = os.read(self._out, 65536 if remaining < 0 else remaining)
-            if not data:
-                break
-            chunks.append(data)
-            if remaining > 0:
-                remaining -= len(data)
-        return b"".join(chunks)
-
-    def write(self, data: bytes) -> int:
-        view = memoryview(data)
-        while view:
-            _, ready, _ = select.select([], [self._in], [], self._timeout)
-            if not ready:
-                raise TimeoutError(f"could not send for {self._timeout:g}s")
-            try:
-                written = os.write(self._in, view[:65536])
-            except BrokenPipeError as exc:
-                raise ConnectionResetError("the ssh command exited") from exc
-            view = view[written:]
-        return len(data)
-
-    def can_read(self) -> bool:
-        return bool(select.select([self._out], [], [], 0)[0])
-
-    def close(self) -> None:
-        """Let ssh finish (bounded), then make sure it and its children are gone."""
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        try:
-            self.proc.wait(timeout=self._timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return
-        self.stderr.close()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: children too
-            except ProcessLookupError:
-                pass
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        self.stderr.close()
-
-
-def ssh_command(config: GitConfig, env: Mapping[str, str]) -> tuple[str, bool]:
-    """git's choice of ssh program: (command, run_through_shell).
-
-    ``GIT_SSH_COMMAND`` > ``core.sshCommand`` (both shell snippets) > ``GIT_SSH``
-    (a program path) > ``ssh``.
-    """
-    if env.get("GIT_SSH_COMMAND"):
-        return env["GIT_SSH_COMMAND"], True
-    configured = config.get("core.sshCommand")
-    if configured:
-        return configured, True
-    if env.get("GIT_SSH"):
-        return env["GIT_SSH"], False
-    return "ssh", False
-
-
-def _sq_quote(text: str) -> str:
-    """git's ``sq_quote``: the remote shell sees ``text`` as one word."""
-    return "'" + text.replace("'", "'\\''").replace("!", "'\\!'") + "'"
-
-
-class _SshStream:
-    """``<ssh> -o BatchMode=yes [-p PORT] [user@]host "git-receive-pack '/path'"``, as git runs
-    OpenSSH; a shell snippet (GIT_SSH_COMMAND, core.sshCommand) runs as ``sh -c '<snippet> "$@"'``."""
-
-    def __init__(self, parts: UrlParts, service: str, config: GitConfig, env: Mapping[str, str],
-                 timeout: float) -> None:
-        command, shell = ssh_command(config, env)
-        argv = self.argv(command, shell, parts, f"git-{service} {_sq_quote(parts.path)}")
-        child_env = dict(env)
-        child_env.pop("GIT_PROTOCOL", None)  # v0: nothing to ask the server for
-        stderr = _StderrFile()
-        try:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=stderr.file, env=child_env, start_new_session=True)
-        except OSError as exc:
-            stderr.close()
-            raise RemoteError(f"cannot run the ssh command '{redact(argv[0])}': {exc.strerror}") from exc
-        self._pipe = _TimedPipe(proc, stderr, timeout)
-
-    @staticmethod
-    def argv(command: str, shell: bool, parts: UrlParts, remote_command: str) -> list[str]:
-        host, username = parts.host, parts.username
-        if host.startswith("-") or (username or "").startswith("-"):
-            raise RemoteError(f"refusing ssh host '{redact(host)}' that looks like an option")
-        options = ["-o", "BatchMode=yes"]
-        if parts.port:
-            options += ["-p", str(parts.port)]
-        target = f"{username}@{host}" if username else host
-        args = [*options, target, remote_command]
-        if shell:
-            return ["/bin/sh", "-c", f'{command} "$@"', command, *args]
-        return [command, *args]
-
-    def read(self, size: int) -> bytes:
-        return self._pipe.read(size)
-
-    def write(self, data: bytes) -> None:
-        self._pipe.write(data)
-
-    def failure_detail(self) -> str:
-        """What ssh (or the remote command) said on stderr, for a connection that ended early."""
-        try:
-            return _one_line(b"\n".join(self._pipe.stderr.readlines()).decode("utf-8", "replace"))
-        except (OSError, ValueError):
-            return ""
-
-    def close(self) -> None:
-        self._pipe.close()
-
-    def kill(self) -> None:
-        self._pipe.kill()
 
 
 # --- the connection ---------------------------------------------------------------------------
@@ -302,7 +100,7 @@ class _Connection:
         """Close what was opened; after a failure an ssh process is killed, not waited for."""
         for thing in self._open:
             try:
-                if failed and isinstance(thing, _SshStream):
+                if failed and hasattr(thing, "kill"):
                     thing.kill()
                 else:
                     thing.close()
@@ -320,11 +118,14 @@ class _Connection:
             self._open.append(self._http)
         return self._http
 
-    def stream(self, service: str) -> _SocketStream | _SshStream:
+    def stream(self, service: str) -> Any:
+        """git:// or ssh (:mod:`.streams`, imported only for them)."""
+        from .streams import SocketStream, SshStream
+
         if self.parts.kind == "git":
-            stream: _SocketStream | _SshStream = _SocketStream(self.parts, service, self.timeout)
+            stream: Any = SocketStream(self.parts, service, self.timeout)
         else:
-            stream = _SshStream(self.parts, service, self.config, self.env, self.timeout)
+            stream = SshStream(self.parts, service, self.config, self.env, self.timeout)
         self._open.append(stream)
         return stream
 
@@ -334,7 +135,7 @@ class _Connection:
         return LocalRemote(os.path.expanduser(self.parts.path))
 
 
-def _stream_errors(stream: _SocketStream | _SshStream, error: BaseException) -> BaseException:
+def _stream_errors(stream: Any, error: BaseException) -> BaseException:
     """A connection that ended early: say what the other end said (ssh's stderr), if anything."""
     if isinstance(error, (HungUp, BrokenPipeError, ConnectionResetError)) or (
             isinstance(error, OSError) and not _is_timeout(error)):
@@ -378,7 +179,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def _is_timeout(exc: BaseException) -> bool:
     for item in _chain(exc):
-        if isinstance(item, TimeoutError | socket.timeout):
+        if isinstance(item, TimeoutError):  # socket.timeout is TimeoutError
             return True
         if type(item).__name__ in ("ReadTimeoutError", "ConnectTimeoutError", "TimeoutError") and \
                 type(item).__module__.startswith("urllib3"):
@@ -410,6 +211,8 @@ def _remote_error(exc: BaseException, action: str, where: str, timeout: float) -
         return RemoteError(f"{action} {where} failed: {_one_line(str(exc)) or type(exc).__name__}")
     if isinstance(exc, RemoteError):
         return exc
+    import socket  # loaded already by whichever transport failed
+
     if _is_timeout(exc):
         return _Unreachable(f"{action} {where} timed out after {timeout:g}s; check the network or the remote URL")
     for item in _chain(exc):
