@@ -444,7 +444,10 @@ def push(repo: Repository, config: GitConfig, remote: Remote, updates: Sequence[
             try:
                 capabilities, chunks, _ = request(advertisement)
             except RemoteError:
-                stream.write(FLUSH)  # no commands: the server ends without changing anything
+                try:
+                    stream.write(FLUSH)  # no commands: the server ends without changing anything
+                except OSError:
+                    pass  # it is gone already: the refusal is what to report
                 raise
             for chunk in chunks:
                 stream.write(chunk)

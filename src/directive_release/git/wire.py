@@ -159,7 +159,7 @@ def wanted_capabilities(server: Mapping[str, str | None], agent: str, object_for
     wanted = [name for name in ("report-status", "side-band-64k", "quiet") if name in server]
     offered_format = server.get("object-format") or "sha1"
     if offered_format != object_format:
-        raise RemoteError(f"the remote uses {offered_format} object ids and this repository {object_format}")
+        raise ProtocolError(f"the remote uses {offered_format} object ids and this repository {object_format}")
     if "object-format" in server:
         wanted.append(f"object-format={object_format}")
     if "agent" in server:
