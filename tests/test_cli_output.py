@@ -306,3 +306,37 @@ def test_configuration_error_comes_before_any_prompt(tmp_path: Path) -> None:
     child.close()
     assert child.exitstatus == 1
     assert "unknown key 'colour'" in child.before and "Bump which part" not in child.before
+
+
+# --- the quick exit of the command (cli.script) -------------------------------------------------
+
+
+def _script(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``cli.script()`` in a fresh interpreter, after ``code`` ran, with ``args`` as the command line."""
+    program = f"import sys\n{code}\nsys.argv = ['directive-release', *{list(args)!r}]\n" \
+              "from directive_release.cli import script\nscript()\n"
+    return subprocess.run([sys.executable, "-c", program], cwd=cwd, capture_output=True, text=True)
+
+
+def test_quick_exit_keeps_every_byte_of_output_and_the_exit_code(project: Project) -> None:
+    """Output still in Python's buffers when the process leaves with os._exit is flushed first."""
+    released = _script("", "--part", "patch", "--yes", "--json", cwd=project.path)
+    assert released.returncode == 0, released.stderr
+    assert json.loads(released.stdout)["new_version"] == "0.4.2"
+    helped = _script("sys.stdout = open(sys.stdout.fileno(), 'w', buffering=1 << 20, closefd=False)",
+                     "--help", cwd=project.path)
+    assert helped.returncode == 0 and helped.stdout.rstrip().endswith(
+        run_cli("--help", cwd=project.path).stdout.rstrip().splitlines()[-1])
+    refused = _script("", "--part", "patch", "--yes", cwd=project.path)  # already released: the branch exists
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+
+
+def test_an_atexit_callback_or_a_thread_gets_the_normal_exit(project: Project) -> None:
+    """Something registered to run at exit (here, in the process that calls script()) still runs."""
+    registered = _script("import atexit\natexit.register(lambda: print('atexit ran'))", "--version", cwd=project.path)
+    assert registered.returncode == 0 and registered.stdout.splitlines() == [f"directive-release {__version__}",
+                                                                               "atexit ran"]
+    threaded = _script("import threading, time\n"
+                       "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done'))).start()",
+                       "--version", cwd=project.path)
+    assert threaded.returncode == 0 and threaded.stdout.splitlines()[-1] == "thread done"

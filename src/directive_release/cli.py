@@ -455,3 +455,28 @@ def _write_crash_log() -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+def script() -> None:
+    """The ``directive-release`` command (and ``python -m directive_release``): :func:`main`, then exit.
+
+    Once a release is done, Python's teardown of the ~150 modules it loaded costs ~10 ms
+    more (``python -c "import <the release's modules>"`` with and without ``os._exit``:
+    ~68 ms against ~55 ms here), a twentieth of a release on 20k files. When nothing else
+    is registered to run at exit (no atexit callback, no other thread), the output is
+    flushed and the process leaves with ``os._exit``; otherwise it exits normally.
+    Callers of :func:`main` in-process are unaffected.
+    """
+    import atexit
+
+    code = main()
+    pending = getattr(atexit, "_ncallbacks", lambda: 1)()  # CPython's count; elsewhere assume some
+    threading = sys.modules.get("threading")
+    if pending or (threading is not None and threading.active_count() > 1):
+        raise SystemExit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None  # let the interpreter report what it cannot write
+    os._exit(code)
