@@ -44,7 +44,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -586,13 +586,13 @@ class RawServer:
 
 
 @contextmanager
-def start_silent_server() -> Iterator[RawServer]:
-    """Accepts every connection and never sends a byte (a hung server)."""
+def _accepting(on_connection: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A listener on 127.0.0.1 (its port is yielded) handing each connection to ``on_connection``,
+    from one accept thread; stopped and closed when the block ends."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((LOOPBACK, 0))
     listener.listen(8)
-    state = RawServer(int(listener.getsockname()[1]))
     stop = threading.Event()
 
     def accept() -> None:
@@ -600,18 +600,28 @@ def start_silent_server() -> Iterator[RawServer]:
             ready, _, _ = select.select([listener], [], [], 0.05)
             if ready:
                 conn, _ = listener.accept()
-                state.connections.append(conn)
+                on_connection(conn)
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield state
+        yield int(listener.getsockname()[1])
     finally:
         stop.set()
         thread.join(timeout=5)
-        for conn in state.connections:
-            conn.close()
         listener.close()
+
+
+@contextmanager
+def start_silent_server() -> Iterator[RawServer]:
+    """Accepts every connection and never sends a byte (a hung server)."""
+    connections: list[socket.socket] = []
+    with _accepting(connections.append) as port:
+        try:
+            yield RawServer(port, connections)
+        finally:
+            for conn in connections:
+                conn.close()
 
 
 @dataclass
@@ -628,12 +638,7 @@ def start_one_answer_server(answer: bytes, *, close_after: bool = False) -> Iter
     """``answer`` (a whole HTTP/1.1 response) to the first request of each connection; at the
     second request line on the same connection, the connection is closed without a byte.
     ``close_after``: closed right after ``answer`` (an answer cut short, or not HTTP at all)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((LOOPBACK, 0))
-    listener.listen(8)
-    state = OneAnswerServer(int(listener.getsockname()[1]))
-    stop = threading.Event()
+    state = OneAnswerServer(0)
 
     def serve(conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as rfile:
@@ -649,32 +654,19 @@ def start_one_answer_server(answer: bytes, *, close_after: bool = False) -> Iter
                 if close_after:
                     return
 
-    def accept() -> None:
-        while not stop.is_set():
-            ready, _, _ = select.select([listener], [], [], 0.05)
-            if ready:
-                conn, _ = listener.accept()
-                state.accepted += 1
-                threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    def on_connection(conn: socket.socket) -> None:
+        state.accepted += 1
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
+    with _accepting(on_connection) as port:
+        state.port = port
         yield state
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
 
 
 @contextmanager
 def start_dropping_proxy(target_port: int, client_bytes: int) -> Iterator[RawServer]:
     """Forwards to ``127.0.0.1:target_port``; after ``client_bytes`` from the client, cuts both sides."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((LOOPBACK, 0))
-    listener.listen(8)
-    state = RawServer(int(listener.getsockname()[1]))
+    state = RawServer(0)
     stop = threading.Event()
 
     def pump(client: socket.socket) -> None:
@@ -707,18 +699,9 @@ def start_dropping_proxy(target_port: int, client_bytes: int) -> Iterator[RawSer
                     pass
                 sock.close()
 
-    def accept() -> None:
-        while not stop.is_set():
-            ready, _, _ = select.select([listener], [], [], 0.05)
-            if ready:
-                conn, _ = listener.accept()
-                threading.Thread(target=pump, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
     try:
-        yield state
+        with _accepting(lambda conn: threading.Thread(target=pump, args=(conn,), daemon=True).start()) as port:
+            state.port = port
+            yield state
     finally:
         stop.set()
-        thread.join(timeout=5)
-        listener.close()

@@ -461,3 +461,22 @@ def test_push_from_a_shallow_clone(tmp_path: Path) -> None:
     push(repo, config, resolve_remote(config, "origin"), [RefUpdate(BRANCH, None, new)])
     assert git(project.remote, "rev-parse", BRANCH).strip() == new
     git(project.remote, "fsck", "--strict")
+
+
+def test_a_first_push_of_a_large_history_over_http_is_streamed_and_complete(tmp_path: Path) -> None:
+    """An empty remote gets every object: past 1,000 objects the pack goes chunked, not held whole."""
+    project = _deep_project(tmp_path / "p", 1100, remote=False)
+    with start_http_server(tmp_path / "http") as server:
+        bare = make_bare(server.project_root)
+        project.git("remote", "add", "origin", server.url())
+        repo = discover(project.path)
+        config = load_config(repo)
+        tip = _head(project)
+        push(repo, config, resolve_remote(config, "origin"), [RefUpdate("refs/heads/main", None, tip)])
+        posts = [r for r in server.requests if r.method == "POST"]
+    assert len(transport.last_plan[-1].objects) > 1000
+    assert [r.header("Transfer-Encoding") for r in posts] == [["chunked"]]
+    assert git(bare, "rev-parse", "refs/heads/main").strip() == tip
+    git(bare, "fsck", "--strict", "--no-dangling")
+    assert git(bare, "rev-list", "--objects", "--all").count("\n") == \
+        git(project.path, "rev-list", "--objects", "--all").count("\n")

@@ -23,7 +23,12 @@ holds it to git.
 - ``hooks``         pre-commit and commit-msg as git runs them.
 - ``remote``        remote URLs: pushurl, insteadOf/pushInsteadOf, redaction.
 - ``credentials``   git's credential-helper protocol, never prompting.
-- ``transport``     ls-remote and push (dulwich's clients) over file://, git://, ssh://,
-                    http(s):// with time-outs and per-ref status checks; ``pack`` the
-                    objects a push sends, nothing more.
+- ``transport``     ls-remote and push over file://, git://, ssh://, http(s):// with
+                    time-outs, compare-and-swap and per-ref status checks (no dulwich client);
+                    ``wire`` git's protocol v0 (pkt-lines, advertisement, report-status);
+                    ``pack`` the objects a push sends and the pack holding them;
+                    ``streams`` git:// and ssh; ``smart_http`` http(s) on http.client
+                    (TLS, proxies, extra headers, redirects); ``urlmatch`` git's
+                    ``http.<url>.*``/``credential.<url>.*`` matching; ``local_remote`` a
+                    path or file:// remote received in-process.
 """

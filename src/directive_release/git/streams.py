@@ -114,17 +114,17 @@ class _TimedPipe:
             view = view[written:]
         return len(data)
 
-    def can_read(self) -> bool:
-        return bool(select.select([self._out], [], [], 0)[0])
-
-    def close(self) -> None:
-        """Let ssh finish (bounded), then make sure it and its children are gone."""
+    def _close_pipes(self) -> None:
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 try:
                     stream.close()
                 except OSError:
                     pass
+
+    def close(self) -> None:
+        """Let ssh finish (bounded), then make sure it and its children are gone."""
+        self._close_pipes()
         try:
             self.proc.wait(timeout=self._timeout)
         except subprocess.TimeoutExpired:
@@ -139,12 +139,7 @@ class _TimedPipe:
             except ProcessLookupError:
                 pass
         self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        self._close_pipes()
         self.stderr.close()
 
 
