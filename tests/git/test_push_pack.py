@@ -480,3 +480,20 @@ def test_a_first_push_of_a_large_history_over_http_is_streamed_and_complete(tmp_
     git(bare, "fsck", "--strict", "--no-dangling")
     assert git(bare, "rev-list", "--objects", "--all").count("\n") == \
         git(project.path, "rev-list", "--objects", "--all").count("\n")
+
+
+def test_the_push_reuses_the_look_ups_http_connection_when_the_server_keeps_it(tmp_path: Path) -> None:
+    """A keep-alive server: the release's look-up, advertisement and push share one TCP connection
+    (git's ls-remote and push are two processes, two connections at least)."""
+    project = make_project(tmp_path / "p", with_remote=False)
+    with start_http_server(tmp_path / "http", keep_alive=True) as server:
+        bare = make_bare(server.project_root)
+        project.git("remote", "add", "origin", server.url())
+        git(project.path, "push", "-q", str(bare), "main")
+        result = run_cli("patch", "--yes", cwd=project.path)
+        assert result.returncode == 0, result.stderr
+        ours = [(r.method, r.path.split("?")[-1], r.peer_port) for r in server.requests]
+    assert [(method, what) for method, what, _ in ours] == [
+        ("GET", "service=git-upload-pack"), ("GET", "service=git-receive-pack"), ("POST", "/r.git/git-receive-pack")]
+    assert len({port for _, _, port in ours}) == 1, ours
+    assert git(bare, "rev-parse", "refs/heads/release/v0.4.2").strip() == _head(project, "release/v0.4.2")

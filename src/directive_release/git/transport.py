@@ -76,6 +76,15 @@ class RefUpdate(NamedTuple):
 # --- the connection ---------------------------------------------------------------------------
 
 
+# The last smart-HTTP session, kept after an operation that did not fail: the push reuses the
+# look-up's connection when the server kept it alive, so one TCP (and TLS) handshake serves the
+# release, as one serves git's own GET and POST. Only one is kept (a release talks to one remote),
+# and only for the same URL, credentials, time-out and the same config and environment objects.
+# A session that failed is closed and forgotten; a connection the server closed meanwhile is
+# replaced by the session itself; the one kept closes with the process.
+_kept_http: list[tuple[tuple[Any, ...], Any]] = []
+
+
 class _Connection:
     """One remote location and how to reach it; ``credential_source`` is "url" when the URL held them."""
 
@@ -97,7 +106,9 @@ class _Connection:
         self._http: Any = None
 
     def close(self, *, failed: bool) -> None:
-        """Close what was opened; after a failure an ssh process is killed, not waited for."""
+        """Close what was opened; after a failure an ssh process is killed, not waited for.
+
+        An http session that served without failing stays open in :data:`_kept_http`."""
         for thing in self._open:
             try:
                 if failed and hasattr(thing, "kill"):
@@ -107,15 +118,29 @@ class _Connection:
             except Exception:  # noqa: BLE001 - closing must not hide the real outcome
                 pass
         self._open.clear()
+        if self._http is not None and failed:
+            _kept_http.clear()
+            self._http.close()
+        self._http = None
+
+    def _http_key(self) -> tuple[Any, ...]:
+        return (self.url, self.username, self.password, self.timeout, self.config, self.env)
 
     def http(self) -> Any:
-        """The smart-HTTP session (:mod:`.smart_http`): one kept-alive connection for the GET and the POST."""
+        """The smart-HTTP session (:mod:`.smart_http`): one kept-alive connection for the GET and
+        the POST, and for the next operation on the same remote in this process."""
         if self._http is None:
-            from .smart_http import HttpSession
+            key = self._http_key()
+            if _kept_http and all(a is b or a == b for a, b in zip(_kept_http[0][0], key)):
+                self._http = _kept_http[0][1]
+            else:
+                from .smart_http import HttpSession
 
-            self._http = HttpSession(strip_userinfo(self.url), self.config, self.env, self.timeout,
-                                     self.username, self.password)
-            self._open.append(self._http)
+                for _, old in _kept_http:
+                    old.close()
+                self._http = HttpSession(strip_userinfo(self.url), self.config, self.env, self.timeout,
+                                         self.username, self.password)
+                _kept_http[:] = [(key, self._http)]
         return self._http
 
     def stream(self, service: str) -> Any:
