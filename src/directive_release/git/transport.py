@@ -39,6 +39,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
+from .. import __version__
 from ..errors import CredentialError, RemoteError
 from ..redact import redact, register_secret
 from .config import GitConfig
@@ -62,7 +63,7 @@ from .wire import (
 
 _T = TypeVar("_T")
 _HEX = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
-_AGENT = "directive-release"
+_AGENT = f"directive-release/{__version__}"
 
 
 class RefUpdate(NamedTuple):
