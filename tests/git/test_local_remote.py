@@ -170,3 +170,17 @@ def test_pack_and_index_are_byte_for_byte_what_git_index_pack_writes(tmp_path: P
     expected = set(git(work, "rev-list", "--objects", "--all").split())
     expected = {word for word in expected if len(word) == len(_head(work))}
     assert {oid.hex() for oid, _, _ in entries} == expected
+
+
+def test_one_refused_ref_stops_every_ref_and_is_the_one_named(project: Project, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(project.path), str(other))
+    before = _head(other)
+    project.git("commit", "-q", "--allow-empty", "-m", "ahead")
+    repo = discover(project.path)
+    config = load_config(repo)
+    with pytest.raises(RemoteError) as error:
+        push(repo, config, resolve_remote(config, str(other)),
+             [RefUpdate(BRANCH, None, _head(project.path)), RefUpdate("refs/heads/main", before, _head(project.path))])
+    assert "push of refs/heads/main" in str(error.value) and "checked out" in str(error.value)
+    assert BRANCH not in _ls_remote(project.path, str(other))

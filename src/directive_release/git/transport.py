@@ -524,8 +524,9 @@ def _push_local(connection: _Connection, repo: Repository, reader: ObjectReader,
     head = advertisement.symrefs.get("HEAD") or _head_branch(target)
     refusals = {u.ref: target.refusal(u.ref, u.old, u.new, head) for u in updates}
     refused = {ref: reason for ref, reason in refusals.items() if reason is not None}
-    if refused:
-        return {u.ref: refused.get(u.ref, "not attempted: another ref was refused") for u in updates}
+    if refused:  # nothing is written: the refused refs first, for the message to name one of them
+        first = next(iter(refused))
+        return {**refused, **{u.ref: f"not attempted ({first} was refused)" for u in updates if u.ref not in refused}}
     objects = plan(advertisement.refs).objects if any(u.new is not None for u in updates) else []
     return target.receive(reader, objects, [(u.ref, u.old, u.new) for u in updates])
 
