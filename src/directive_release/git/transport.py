@@ -207,9 +207,6 @@ def _is_timeout(exc: BaseException) -> bool:
     for item in _chain(exc):
         if isinstance(item, TimeoutError):  # socket.timeout is TimeoutError
             return True
-        if type(item).__name__ in ("ReadTimeoutError", "ConnectTimeoutError", "TimeoutError") and \
-                type(item).__module__.startswith("urllib3"):
-            return True
     return False
 
 
