@@ -184,3 +184,27 @@ def test_one_refused_ref_stops_every_ref_and_is_the_one_named(project: Project, 
              [RefUpdate(BRANCH, None, _head(project.path)), RefUpdate("refs/heads/main", before, _head(project.path))])
     assert "push of refs/heads/main" in str(error.value) and "checked out" in str(error.value)
     assert BRANCH not in _ls_remote(project.path, str(other))
+
+
+def test_receive_settings_come_from_the_global_config_and_a_bare_key_too(project: Project, tmp_path: Path) -> None:
+    """receive-pack reads the user's global config as well as the remote's (git is the oracle)."""
+    assert project.remote is not None
+    repo = discover(project.path)
+    config = load_config(repo)
+    remote = resolve_remote(config, "origin")
+    head = _head(project.path)
+    push(repo, config, remote, [RefUpdate(BRANCH, None, head)])
+    git(tmp_path, "config", "--global", "receive.denyDeletes", "true")
+    oracle = subprocess.run(["git", "push", "--dry-run", str(project.remote), f":{BRANCH}"], cwd=project.path,
+                            capture_output=True, text=True)
+    refused_by_git = subprocess.run(["git", "push", str(project.remote), f":{BRANCH}"], cwd=project.path,
+                                    capture_output=True, text=True)
+    assert oracle.returncode == 0 and refused_by_git.returncode != 0 and "deletion prohibited" in refused_by_git.stderr
+    with pytest.raises(RemoteError, match="rejected: deletion prohibited"):
+        push(repo, config, remote, [RefUpdate(BRANCH, head, None)])
+    git(tmp_path, "config", "--global", "--unset", "receive.denyDeletes")
+    with open(project.remote / "config", "a") as handle:
+        handle.write("[receive]\n\tdenyDeletes\n")  # a bare key: true
+    with pytest.raises(RemoteError, match="rejected: deletion prohibited"):
+        push(repo, config, remote, [RefUpdate(BRANCH, head, None)])
+    assert _head(project.remote, BRANCH) == head

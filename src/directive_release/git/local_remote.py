@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import LockError, RefExistsError, RepositoryError, UnsupportedRepositoryError
+from .config import GitConfig
 from .odb import ObjectReader
 from .pack import pack_index, pack_stream
 from .refs import create_ref, delete_ref, update_ref
@@ -44,18 +45,26 @@ class LocalRemote:
             reason = str(exc).split(": ", 1)[-1] if isinstance(exc, UnsupportedRepositoryError) else \
                 "not a git repository (check the remote URL)"
             raise ProtocolError(reason) from None
+        self._config: GitConfig | None = None
 
-    def _setting(self, key: str) -> str | None:
-        from .config_syntax import parse_config
+    def _settings(self) -> GitConfig:
+        """The configuration git's receive-pack in the remote would read: system, global, the remote's."""
+        if self._config is None:
+            from .config import load_config
 
-        try:
-            text = (self.repo.commondir / "config").read_bytes().decode("utf-8", "surrogateescape")
-        except OSError:
-            return None
-        value = None
-        for name, found, _line in parse_config(text, str(self.repo.commondir / "config")):
-            if name == key:
-                value = "true" if found is None else found
+            self._config = load_config(self.repo)
+        return self._config
+
+    def _policy(self, key: str, default: str) -> str:
+        """A ``receive.deny*`` value: refuse/ignore/warn/updateInstead, or a boolean (a bare key is true)."""
+        value = self._settings().get(key)
+        if value is None:
+            return default
+        value = value.strip().lower()
+        if value in ("", "true", "yes", "on", "1"):
+            return "refuse"
+        if value in ("false", "no", "off", "0"):
+            return "ignore"
         return value
 
     # --- ls-remote ---------------------------------------------------------------------
@@ -177,16 +186,13 @@ class LocalRemote:
         """Why receive-pack's settings refuse this update (git's wording), or None."""
         checked_out = not self.bare and head == ref
         if new is None:
-            if (self._setting("receive.denydeletes") or "false").lower() in ("true", "yes", "on", "1"):
+            if self._policy("receive.denyDeletes", "ignore") == "refuse":
                 return "deletion prohibited"
-            if checked_out and (self._setting("receive.denydeletecurrent") or "refuse").lower() in (
-                    "refuse", "true", "yes", "on", "1"):
+            if checked_out and self._policy("receive.denyDeleteCurrent", "refuse") == "refuse":
                 return "deletion of the current branch prohibited"
             return None
-        if checked_out:
-            policy = (self._setting("receive.denycurrentbranch") or "refuse").lower()
-            if policy not in ("ignore", "warn", "false", "no", "off", "0"):
-                return "branch is currently checked out"
+        if checked_out and self._policy("receive.denyCurrentBranch", "refuse") not in ("ignore", "warn"):
+            return "branch is currently checked out"  # updateInstead too: no work tree is updated here
         return None
 
     def receive(self, reader: ObjectReader, objects: Sequence[tuple[int, bytes]],
@@ -250,5 +256,5 @@ class LocalRemote:
 
     def _fsync(self) -> bool:
         """git fsyncs a received pack unless ``core.fsync`` names components without packs."""
-        value = (self._setting("core.fsync") or "default").lower()
+        value = (self._settings().get("core.fsync") or "default").lower()
         return any(word in value for word in ("pack", "objects", "committed", "all", "default"))
