@@ -453,9 +453,6 @@ def _write_crash_log() -> str:
         return "(no log: cache directory not writable)"
 
 
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
-
 
 def script() -> None:
     """The ``directive-release`` console script: :func:`main`, then exit.
@@ -481,3 +478,7 @@ def script() -> None:
     except (OSError, ValueError):
         raise SystemExit(code) from None  # let the interpreter report what it cannot write
     os._exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
