@@ -203,6 +203,8 @@ def read_report(reader: PktReader, side_band: bool) -> Report:
         try:
             payload = inner.read()
         except HungUp:
+            if inner is reader:
+                raise  # the connection itself ended mid-report
             break  # the inner stream of band 1 may end without its flush
         if payload is None:
             break
