@@ -11,11 +11,11 @@ from servers import make_bare
 from support import Project, git
 
 from directive_release.errors import RemoteError
-from directive_release.git.config import load_config
+from directive_release.git.config import GitConfig, load_config
 from directive_release.git.odb import ObjectReader
 from directive_release.git.pack import pack_index, pack_stream, plan_push
-from directive_release.git.remote import resolve_remote
-from directive_release.git.repo import discover
+from directive_release.git.remote import Remote, resolve_remote
+from directive_release.git.repo import Repository, discover
 from directive_release.git.transport import RefUpdate, list_remote_refs, push
 
 BRANCH = "refs/heads/release/v2.0.0"
@@ -86,11 +86,17 @@ def test_git_enters_the_same_repository_for_a_path_without_its_suffix(project: P
     assert _listed(project, without_suffix) == _ls_remote(project.path, without_suffix)
 
 
-def test_push_to_the_checked_out_branch_is_refused_as_git_refuses_it(project: Project, tmp_path: Path) -> None:
+def _non_bare_clone_behind(project: Project, tmp_path: Path) -> tuple[Path, str]:
+    """A clone with main checked out (its commit returned), and the project one commit ahead of it."""
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", str(project.path), str(other))
     before = _head(other)
     project.git("commit", "-q", "--allow-empty", "-m", "ahead")
+    return other, before
+
+
+def test_push_to_the_checked_out_branch_is_refused_as_git_refuses_it(project: Project, tmp_path: Path) -> None:
+    other, before = _non_bare_clone_behind(project, tmp_path)
     repo = discover(project.path)
     config = load_config(repo)
     oracle = subprocess.run(["git", "push", str(other), "main"], cwd=project.path, capture_output=True, text=True)
@@ -106,13 +112,19 @@ def test_push_to_the_checked_out_branch_is_refused_as_git_refuses_it(project: Pr
     assert _head(other, "refs/heads/main") == _head(project.path)
 
 
-def test_delete_refusals_follow_receive_settings(project: Project, tmp_path: Path) -> None:
-    assert project.remote is not None
+def _release_branch_pushed(project: Project) -> tuple[Repository, GitConfig, Remote, str]:
+    """BRANCH pushed at HEAD to the project's own file:// remote ("origin")."""
     repo = discover(project.path)
     config = load_config(repo)
     remote = resolve_remote(config, "origin")
     head = _head(project.path)
     push(repo, config, remote, [RefUpdate(BRANCH, None, head)])
+    return repo, config, remote, head
+
+
+def test_delete_refusals_follow_receive_settings(project: Project, tmp_path: Path) -> None:
+    assert project.remote is not None
+    repo, config, remote, head = _release_branch_pushed(project)
     git(project.remote, "config", "receive.denyDeletes", "true")
     with pytest.raises(RemoteError, match="rejected: deletion prohibited"):
         push(repo, config, remote, [RefUpdate(BRANCH, head, None)])
@@ -173,10 +185,7 @@ def test_pack_and_index_are_byte_for_byte_what_git_index_pack_writes(tmp_path: P
 
 
 def test_one_refused_ref_stops_every_ref_and_is_the_one_named(project: Project, tmp_path: Path) -> None:
-    other = tmp_path / "other"
-    git(tmp_path, "clone", "-q", str(project.path), str(other))
-    before = _head(other)
-    project.git("commit", "-q", "--allow-empty", "-m", "ahead")
+    other, before = _non_bare_clone_behind(project, tmp_path)
     repo = discover(project.path)
     config = load_config(repo)
     with pytest.raises(RemoteError) as error:
@@ -189,11 +198,7 @@ def test_one_refused_ref_stops_every_ref_and_is_the_one_named(project: Project, 
 def test_receive_settings_come_from_the_global_config_and_a_bare_key_too(project: Project, tmp_path: Path) -> None:
     """receive-pack reads the user's global config as well as the remote's (git is the oracle)."""
     assert project.remote is not None
-    repo = discover(project.path)
-    config = load_config(repo)
-    remote = resolve_remote(config, "origin")
-    head = _head(project.path)
-    push(repo, config, remote, [RefUpdate(BRANCH, None, head)])
+    repo, config, remote, head = _release_branch_pushed(project)
     git(tmp_path, "config", "--global", "receive.denyDeletes", "true")
     oracle = subprocess.run(["git", "push", "--dry-run", str(project.remote), f":{BRANCH}"], cwd=project.path,
                             capture_output=True, text=True)

@@ -39,15 +39,14 @@ from __future__ import annotations
 
 import binascii
 import heapq
-import os
 import time
 import zlib
 from collections.abc import Callable
 from typing import Generic, NamedTuple, TypeVar
 
 from ..errors import RepositoryError
-from .odb import ObjectReader, parse_commit_header
-from .repo import Repository
+from .odb import ObjectReader, parse_commit_header, peel_tags
+from .repo import Repository, loose_refs, read_packed_refs
 
 V = TypeVar("V")
 
@@ -366,38 +365,20 @@ def _tagged_commits(
     """Commit id -> (highest version, tag name) over the tags ``tag_version`` accepts, peeled;
     tags of trees or blobs, and dangling tags, mark no release and are left out."""
     refs: dict[str, tuple[bytes, bytes | None]] = {}  # name -> (object, peeled commit if known)
-    try:
-        packed = (repo.commondir / "packed-refs").read_bytes()
-    except OSError:
-        packed = b""
-    last: str | None = None
-    for line in packed.splitlines():
-        if line.startswith(b"^") and last is not None:
-            try:
-                refs[last] = (refs[last][0], bytes.fromhex(line[1:].decode("ascii")))
-            except ValueError:
-                pass
+    packed = read_packed_refs(repo)
+    for name, oid in packed.refs.items():
+        if not name.startswith("refs/tags/"):
             continue
-        last = None
-        oid, _, name = line.partition(b" ")
-        if name.startswith(b"refs/tags/"):
-            try:
-                last = name[10:].decode("utf-8")
-                refs[last] = (bytes.fromhex(oid.decode("ascii")), None)
-            except (ValueError, UnicodeDecodeError):
-                last = None
-    tags_dir = repo.commondir / "refs" / "tags"
-    for directory, _dirs, files in os.walk(tags_dir):
-        for file_name in files:
-            if file_name.endswith(".lock"):
-                continue
-            path = os.path.join(directory, file_name)
-            name = os.path.relpath(path, tags_dir).replace(os.sep, "/")
-            try:
-                with open(path, "rb") as handle:
-                    refs[name] = (bytes.fromhex(handle.read().strip().decode("ascii")), None)
-            except (OSError, ValueError):
-                continue  # not a ref git could read either (a symbolic ref to a tag is not a release)
+        try:
+            peeled = packed.peeled.get(name)
+            refs[name[10:]] = (bytes.fromhex(oid), bytes.fromhex(peeled) if peeled is not None else None)
+        except ValueError:
+            continue
+    for name, content in loose_refs(repo, "refs/tags").items():
+        try:
+            refs[name[10:]] = (bytes.fromhex(content.decode("ascii")), None)
+        except ValueError:
+            continue  # not a ref git could read either (a symbolic ref to a tag is not a release)
     found: dict[bytes, tuple[V, str]] = {}
     for name, (oid, peeled) in refs.items():
         version = tag_version(name)
@@ -413,20 +394,8 @@ def _tagged_commits(
 
 def _peel(reader: ObjectReader, oid: bytes) -> bytes | None:
     """The commit a tag ref points to through annotated tags; None for a tree, a blob or a missing object."""
-    for _ in range(64):
-        try:
-            kind, data = reader.read(oid)
-        except RepositoryError:
-            return None
-        if kind == "commit":
-            return oid
-        if kind != "tag" or not data.startswith(b"object "):
-            return None
-        try:
-            oid = bytes.fromhex(data[7 : data.index(b"\n")].decode("ascii"))
-        except ValueError:
-            return None
-    return None
+    peeled = peel_tags(reader, oid)
+    return peeled[1] if peeled is not None and peeled[0] == "commit" else None
 
 
 # The base branch's comparison (release/base.py): ahead and behind, as rev-list counts them.

@@ -27,10 +27,10 @@ from pathlib import Path
 
 from ..errors import LockError, RefExistsError, RepositoryError, UnsupportedRepositoryError
 from .config import GitConfig
-from .odb import ObjectReader
+from .odb import ObjectReader, peel_tags
 from .pack import pack_index, pack_stream
-from .refs import create_ref, delete_ref, update_ref
-from .repo import open_remote
+from .refs import create_ref, delete_ref, read_symbolic_head, update_ref
+from .repo import loose_refs, open_remote, read_packed_refs
 from .wire import Advertisement, ProtocolError
 
 
@@ -71,76 +71,36 @@ class LocalRemote:
 
     def advertise(self) -> Advertisement:
         """Every ref to its id, as ``git ls-remote`` lists them (HEAD first)."""
-        packed, peeled, fully_peeled = self._packed_refs()
-        loose = self._loose_refs()
+        packed = read_packed_refs(self.repo)
+        loose = loose_refs(self.repo)
         refs: dict[str, str] = {}
         symrefs: dict[str, str] = {}
-        head = self._resolve("HEAD", self._read_head(), loose, packed)
+        try:
+            head_content: bytes | None = (self.repo.gitdir / "HEAD").read_bytes().strip()
+        except OSError:
+            head_content = None
+        head = self._resolve("HEAD", head_content, loose, packed.refs)
         if head is not None:
             refs["HEAD"] = head[1]
             if head[0] != "HEAD":
                 symrefs["HEAD"] = head[0]
         reader: ObjectReader | None = None
-        for name in sorted(set(loose) | set(packed)):
-            resolved = self._resolve(name, loose.get(name), loose, packed)
+        for name in sorted(set(loose) | set(packed.refs)):
+            resolved = self._resolve(name, loose.get(name), loose, packed.refs)
             if resolved is None:
                 continue
             oid = resolved[1]
             refs[name] = oid
-            if name not in loose and (name in peeled or fully_peeled):
-                if name in peeled:  # git wrote the peeled value after the ref: no object read
-                    refs[name + "^{}"] = peeled[name]
+            if name not in loose and (name in packed.peeled or packed.fully_peeled):
+                if name in packed.peeled:  # git wrote the peeled value after the ref: no object read
+                    refs[name + "^{}"] = packed.peeled[name]
                 continue
             reader = reader or ObjectReader(self.repo)
-            target = self._peel(reader, oid)
-            if target is not None:
-                refs[name + "^{}"] = target
+            peeled = peel_tags(reader, bytes.fromhex(oid))
+            if peeled is not None and peeled[1].hex() != oid:  # a tag: it named something else
+                refs[name + "^{}"] = peeled[1].hex()
         capabilities: dict[str, str | None] = {"object-format": self.repo.object_format}
         return Advertisement(refs, symrefs, capabilities)
-
-    def _read_head(self) -> bytes | None:
-        try:
-            return (self.repo.gitdir / "HEAD").read_bytes().strip()
-        except OSError:
-            return None
-
-    def _loose_refs(self) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        root = self.repo.commondir
-        for directory, subdirectories, files in os.walk(root / "refs"):
-            subdirectories.sort()
-            for name in files:
-                if name.endswith(".lock"):
-                    continue
-                path = Path(directory, name)
-                try:
-                    found[path.relative_to(root).as_posix()] = path.read_bytes().strip()
-                except OSError:
-                    continue
-        return found
-
-    def _packed_refs(self) -> tuple[dict[str, str], dict[str, str], bool]:
-        """packed-refs: the refs, the peeled value git wrote after each tag (``^`` lines), and
-        whether the file says every tag was peeled (``# pack-refs with: ... fully-peeled``)."""
-        try:
-            data = (self.repo.commondir / "packed-refs").read_bytes()
-        except FileNotFoundError:
-            return {}, {}, False
-        fully_peeled = data.startswith(b"# pack-refs with:") and b" fully-peeled" in data.split(b"\n", 1)[0]
-        refs: dict[str, str] = {}
-        peeled: dict[str, str] = {}
-        last: str | None = None
-        for line in data.splitlines():
-            if not line or line.startswith(b"#"):
-                continue
-            if line.startswith(b"^"):
-                if last is not None:
-                    peeled[last] = line[1:].decode("ascii")
-                continue
-            oid, _, name = line.partition(b" ")
-            last = name.decode("utf-8", "replace")
-            refs[last] = oid.decode("ascii")
-        return refs, peeled, fully_peeled
 
     def _resolve(self, name: str, content: bytes | None, loose: dict[str, bytes],
                  packed: dict[str, str]) -> tuple[str, str] | None:
@@ -161,30 +121,11 @@ class LocalRemote:
                 return None
             return name, content.decode("ascii", "replace")
 
-    @staticmethod
-    def _peel(reader: ObjectReader, oid: str) -> str | None:
-        """The object a tag finally points at, or None when ``oid`` is not a tag."""
-        target = bytes.fromhex(oid)
-        peeled = False
-        for _ in range(20):
-            try:
-                kind, data = reader.read(target)
-            except RepositoryError:
-                return None
-            if kind != "tag":
-                return target.hex() if peeled else None
-            first = data.split(b"\n", 1)[0]
-            if not first.startswith(b"object "):
-                return None
-            target = bytes.fromhex(first[7:].decode("ascii"))
-            peeled = True
-        return None
-
     # --- push --------------------------------------------------------------------------
 
-    def refusal(self, ref: str, old: str | None, new: str | None, head: str | None) -> str | None:
+    def refusal(self, ref: str, new: str | None) -> str | None:
         """Why receive-pack's settings refuse this update (git's wording), or None."""
-        checked_out = not self.bare and head == ref
+        checked_out = not self.bare and read_symbolic_head(self.repo) == ref  # an unborn branch too
         if new is None:
             if self._policy("receive.denyDeletes", "ignore") == "refuse":
                 return "deletion prohibited"

@@ -275,6 +275,26 @@ def parse_commit_header(data: bytes, hex_length: int) -> tuple[bytes, list[bytes
     return tree, parents, int(data[stamp : space if space >= 0 else line_end])
 
 
+def peel_tags(reader: ObjectReader, oid: bytes) -> tuple[str, bytes] | None:
+    """Follow annotated tags from ``oid`` to what they finally name: (its kind, its id);
+    ``oid`` itself when it is no tag. None for a missing object, a tag without an
+    ``object`` line or a chain of more than 64 tags."""
+    for _ in range(64):
+        try:
+            kind, data = reader.read(oid)
+        except RepositoryError:
+            return None
+        if kind != "tag":
+            return kind, oid
+        if not data.startswith(b"object "):
+            return None
+        try:
+            oid = bytes.fromhex(data[7 : data.index(b"\n")].decode("ascii"))
+        except ValueError:
+            return None
+    return None
+
+
 def _object_header(data: mmap.mmap, offset: int) -> tuple[int, int, int]:
     """A packed object's type, inflated size and where its data starts (gitformat-pack: "size-encoding")."""
     byte = data[offset]

@@ -211,18 +211,60 @@ def read_ref(repo: Repository, ref: str) -> str | None:
     return packed_refs(repo).get(ref)
 
 
-def packed_refs(repo: Repository) -> dict[str, str]:
+class PackedRefs(NamedTuple):
+    """``packed-refs``: each ref's id, the id git wrote after a tag's line (``^``: the object
+    the tag finally names), and whether the header says every tag was peeled that way."""
+
+    refs: dict[str, str]
+    peeled: dict[str, str]
+    fully_peeled: bool
+
+
+def read_packed_refs(repo: Repository) -> PackedRefs:
+    """The one reader of ``packed-refs`` (refs, ls-remote's ``^{}`` lines, release tags)."""
     try:
         data = (repo.commondir / "packed-refs").read_bytes()
     except FileNotFoundError:
-        return {}
+        return PackedRefs({}, {}, False)
     refs: dict[str, str] = {}
+    peeled: dict[str, str] = {}
+    last: str | None = None
     for line in data.splitlines():
-        if not line or line[:1] in (b"#", b"^"):
+        if not line or line[:1] == b"#":
+            continue
+        if line[:1] == b"^":
+            if last is not None:
+                peeled[last] = line[1:].decode("ascii")
             continue
         sha, _, name = line.partition(b" ")
-        refs[name.decode("utf-8", "replace")] = sha.decode("ascii")
-    return refs
+        last = name.decode("utf-8", "replace")
+        refs[last] = sha.decode("ascii")
+    header = data.split(b"\n", 1)[0]
+    return PackedRefs(refs, peeled, header.startswith(b"# pack-refs with:") and b" fully-peeled" in header)
+
+
+def packed_refs(repo: Repository) -> dict[str, str]:
+    return read_packed_refs(repo).refs
+
+
+def loose_refs(repo: Repository, under: str = "refs") -> dict[str, bytes]:
+    """Every loose ref file below ``under`` (``refs/tags``...): full name to its stripped content,
+    an id or ``ref: <target>``; lock files are not refs."""
+    found: dict[str, bytes] = {}
+    root = repo.commondir
+    for directory, subdirectories, files in os.walk(root / under):
+        subdirectories.sort()
+        for name in files:
+            if name.endswith(".lock"):
+                continue
+            path = os.path.join(directory, name)
+            try:
+                with open(path, "rb") as handle:
+                    content = handle.read().strip()
+            except OSError:
+                continue
+            found[os.path.relpath(path, root).replace(os.sep, "/")] = content
+    return found
 
 
 def ref_exists(repo: Repository, ref: str) -> bool:

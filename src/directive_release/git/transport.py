@@ -518,23 +518,13 @@ def _push_local(connection: _Connection, repo: Repository, reader: ObjectReader,
                           f" and this repository {repo.object_format}")
     advertisement = target.advertise()
     _compare(updates, advertisement.refs, where)
-    head = advertisement.symrefs.get("HEAD") or _head_branch(target)
-    refusals = {u.ref: target.refusal(u.ref, u.old, u.new, head) for u in updates}
+    refusals = {u.ref: target.refusal(u.ref, u.new) for u in updates}
     refused = {ref: reason for ref, reason in refusals.items() if reason is not None}
     if refused:  # nothing is written: the refused refs first, for the message to name one of them
         first = next(iter(refused))
         return {**refused, **{u.ref: f"not attempted ({first} was refused)" for u in updates if u.ref not in refused}}
     objects = plan(advertisement.refs).objects if any(u.new is not None for u in updates) else []
     return target.receive(reader, objects, [(u.ref, u.old, u.new) for u in updates])
-
-
-def _head_branch(target: Any) -> str | None:
-    """The branch an unborn HEAD names (an empty non-bare remote still has one checked out)."""
-    try:
-        data = (target.repo.gitdir / "HEAD").read_bytes().strip()
-    except OSError:
-        return None
-    return data[4:].strip().decode("utf-8", "replace") if data.startswith(b"ref:") else None
 
 
 # The plan of the last push's pack (tests count what it read and sent); one entry per pack built.
